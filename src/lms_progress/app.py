@@ -1,0 +1,80 @@
+"""The application factory."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+from zoneinfo import ZoneInfo
+
+from fastapi import FastAPI
+from sqlalchemy import Engine, select
+
+from lms_progress import __version__
+from lms_progress.auth.tokens import TokenAuthenticator
+from lms_progress.context import AppContext
+from lms_progress.http import handlers
+from lms_progress.progress.endpoints import router as progress_router
+from lms_progress.progress.repository import ProgressRepository
+from lms_progress.ratelimit.base import RateLimiter
+from lms_progress.ratelimit.memory import MemoryRateLimiter
+from lms_progress.ratelimit.policy import Limits
+from lms_progress.settings import Settings
+from lms_progress.store import migrate
+from lms_progress.store.engine import make_engine
+from lms_progress.store.reader import Reader
+from lms_progress.store.schema import organisation
+
+
+def create_app(
+    settings: Settings | None = None,
+    *,
+    engine: Engine | None = None,
+    limiter: RateLimiter | None = None,
+    clock: Callable[[], float] | None = None,
+    wall_clock: Callable[[], float] = time.time,
+) -> FastAPI:
+    """Build the app. `clock` drives the in-process rate limiter (tests inject a fake one)."""
+    settings = settings or Settings()
+    engine = engine or make_engine(settings.database_url)
+    if settings.is_sqlite:
+        # The embedded store keeps itself up to date; a server store is migrated by its operator.
+        migrate.upgrade(engine)
+    reader = Reader(engine)
+    ctx = AppContext(
+        settings=settings,
+        engine=engine,
+        reader=reader,
+        zone=ZoneInfo(settings.timezone or organisation_timezone(engine)),
+        limiter=limiter or MemoryRateLimiter(limits_of(settings), clock or time.monotonic),
+        authenticator=TokenAuthenticator(reader),
+        progress=ProgressRepository(reader),
+        wall_clock=wall_clock,
+    )
+    app = FastAPI(
+        title="lms-progress",
+        version=__version__,
+        description="Learner progress, wire-compatible with Zoho People's LMS API.",
+    )
+    app.state.ctx = ctx
+    handlers.install(app)
+    app.include_router(progress_router)
+    return app
+
+
+def limits_of(settings: Settings) -> Limits:
+    return Limits(
+        threshold=settings.rate_limit_threshold,
+        window=settings.rate_limit_window_seconds,
+        lock=settings.rate_limit_lock_seconds,
+    )
+
+
+def organisation_timezone(engine: Engine) -> str:
+    with engine.connect() as connection:
+        zone = connection.execute(select(organisation.c.timezone)).scalar()
+    return zone or "UTC"
+
+
+def factory() -> FastAPI:
+    """Entry point for `uvicorn --factory lms_progress.app:factory` (settings from the env)."""
+    return create_app()

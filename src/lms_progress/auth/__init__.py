@@ -1,0 +1,1 @@
+"""Authentication: API users, hashed tokens and Zoho-style scopes."""

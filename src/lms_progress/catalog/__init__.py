@@ -1,0 +1,1 @@
+"""Catalogue: courses, batches, modules and their entities."""

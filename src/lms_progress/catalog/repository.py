@@ -1,0 +1,179 @@
+"""Writes to the catalogue. Every function runs inside the caller's transaction and keeps the
+enrolments' totals true before it returns."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from sqlalchemy import Connection, and_, update
+
+from lms_progress.errors import ApiError, ErrorCode
+from lms_progress.learning import totals
+from lms_progress.progress.rules import canonical_marks
+from lms_progress.store.schema import batches, courses, entities, modules
+from lms_progress.store.schema import enrolments as e
+from lms_progress.store.writes import insert_new, require_row
+
+BLENDED = 2
+
+
+def create_course(
+    connection: Connection,
+    *,
+    name: str,
+    course_type: int,
+    now: int,
+    description: str = "",
+    course_id: int | None = None,
+) -> int:
+    if course_type not in (1, 2, 3):
+        raise ApiError(ErrorCode.INVALID_PARAMETER, "type must be 1, 2 or 3")
+    return insert_new(
+        connection,
+        courses,
+        {
+            "id": course_id,
+            "name": name,
+            "type": course_type,
+            "description": description,
+            "created_at": now,
+        },
+    )
+
+
+def create_batch(
+    connection: Connection,
+    *,
+    course_id: int,
+    name: str,
+    now: int,
+    starts_at: int | None = None,
+    ends_at: int | None = None,
+    capacity: int | None = None,
+    batch_id: int | None = None,
+) -> int:
+    course = require_row(connection, courses, course_id, "course")
+    if course.type != BLENDED:
+        raise ApiError(ErrorCode.VALIDATION_FAILED, "only blended courses (type 2) have batches")
+    if starts_at is not None and ends_at is not None and ends_at < starts_at:
+        raise ApiError(ErrorCode.VALIDATION_FAILED, "a batch cannot end before it starts")
+    return insert_new(
+        connection,
+        batches,
+        {
+            "id": batch_id,
+            "course_id": course_id,
+            "name": name,
+            "starts_at": starts_at,
+            "ends_at": ends_at,
+            "capacity": capacity,
+            "created_at": now,
+        },
+    )
+
+
+def require_batch_of(connection: Connection, course_id: int, batch_id: int) -> Any:
+    batch = require_row(connection, batches, batch_id, "batch")
+    if batch.course_id != course_id:
+        raise ApiError(ErrorCode.NOT_FOUND, f"batch {batch_id} not found in course {course_id}")
+    return batch
+
+
+def create_module(
+    connection: Connection,
+    *,
+    course_id: int,
+    name: str,
+    now: int,
+    batch_id: int | None = None,
+    description: str = "",
+    position: int = 0,
+    module_id: int | None = None,
+) -> int:
+    require_row(connection, courses, course_id, "course")
+    if batch_id is not None:
+        require_batch_of(connection, course_id, batch_id)
+    return insert_new(
+        connection,
+        modules,
+        {
+            "id": module_id,
+            "course_id": course_id,
+            "batch_id": batch_id,
+            "name": name,
+            "description": description,
+            "position": position,
+            "created_at": now,
+        },
+    )
+
+
+def create_entity(
+    connection: Connection,
+    *,
+    module_id: int,
+    entity_type: int,
+    name: str,
+    now: int,
+    mandatory: bool = True,
+    published: bool = True,
+    max_marks: object = None,
+    entity_id: int | None = None,
+) -> int:
+    if not 0 <= entity_type <= 9:
+        raise ApiError(ErrorCode.INVALID_PARAMETER, "entityType must be between 0 and 9")
+    module = require_row(connection, modules, module_id, "module")
+    try:
+        marks = None if max_marks is None else canonical_marks(max_marks)
+    except ValueError as exc:
+        raise ApiError(ErrorCode.INVALID_PARAMETER, str(exc)) from None
+    new = insert_new(
+        connection,
+        entities,
+        {
+            "id": entity_id,
+            "module_id": module_id,
+            "course_id": module.course_id,
+            "batch_id": module.batch_id,
+            "entity_type": entity_type,
+            "name": name,
+            "mandatory": mandatory,
+            "published": published,
+            "deleted": False,
+            "max_marks": marks,
+            "created_at": now,
+        },
+    )
+    if published:
+        _refresh_for(connection, module.course_id, module.batch_id)
+    return new
+
+
+def set_entity_state(
+    connection: Connection,
+    entity_id: int,
+    *,
+    published: bool | None = None,
+    deleted: bool | None = None,
+    mandatory: bool | None = None,
+) -> None:
+    """Publish, unpublish, delete (soft: completions are kept but no longer count) or change
+    whether an entity is mandatory; the totals of every enrolment it applies to follow."""
+    entity = require_row(connection, entities, entity_id, "entity")
+    if entity.deleted:
+        raise ApiError(ErrorCode.NOT_FOUND, f"entity {entity_id} not found")
+    values = {
+        key: value
+        for key, value in (("published", published), ("deleted", deleted), ("mandatory", mandatory))
+        if value is not None
+    }
+    if values:
+        connection.execute(update(entities).where(entities.c.id == entity_id).values(**values))
+        _refresh_for(connection, entity.course_id, entity.batch_id)
+
+
+def _refresh_for(connection: Connection, course_id: int, batch_id: int | None) -> None:
+    where = e.c.course_id == course_id
+    if batch_id is not None:
+        where = and_(where, e.c.batch_id == batch_id)
+    totals.refresh(connection, where)

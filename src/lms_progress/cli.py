@@ -1,0 +1,181 @@
+"""The `lms-progress` command line."""
+
+from __future__ import annotations
+
+import os
+import tempfile
+import time
+from pathlib import Path
+from typing import Annotated
+
+import typer
+from rich.console import Console
+
+from lms_progress import __version__
+from lms_progress.auth.tokens import Operation, create_token, ensure_user, revoke_token
+from lms_progress.settings import Settings
+from lms_progress.store import migrate
+from lms_progress.store.engine import make_engine
+
+app = typer.Typer(
+    help="lms-progress: learner progress, wire-compatible with Zoho People's LMS API.",
+    no_args_is_help=True,
+    add_completion=False,
+)
+db_app = typer.Typer(help="Database schema.", no_args_is_help=True)
+token_app = typer.Typer(help="API tokens.", no_args_is_help=True)
+app.add_typer(db_app, name="db")
+app.add_typer(token_app, name="token")
+
+console = Console(highlight=False)
+err = Console(stderr=True, highlight=False)
+
+DbOption = Annotated[
+    Path | None,
+    typer.Option(
+        "--db",
+        help="SQLite file to use instead of LMS_PROGRESS_DATABASE_URL.",
+        dir_okay=False,
+    ),
+]
+
+
+def settings_for(db: Path | None) -> Settings:
+    settings = Settings()
+    if db is not None:
+        settings = settings.model_copy(update={"database_url": f"sqlite:///{db}"})
+    return settings
+
+
+def fail(message: str) -> typer.Exit:
+    err.print(f"[red]error:[/red] {message}")
+    return typer.Exit(code=1)
+
+
+@app.command()
+def version() -> None:
+    """Print the version."""
+    console.print(__version__)
+
+
+@app.command()
+def serve(
+    demo: Annotated[
+        bool,
+        typer.Option(help="Load the demo data into a fresh SQLite file; print a curl line."),
+    ] = False,
+    db: DbOption = None,
+    host: Annotated[str, typer.Option(help="Interface to listen on.")] = "127.0.0.1",
+    port: Annotated[int, typer.Option(help="TCP port.")] = 8000,
+    access_log: Annotated[
+        bool | None, typer.Option(help="Log every request (default: LMS_PROGRESS_ACCESS_LOG).")
+    ] = None,
+) -> None:
+    """Run the API server. An embedded SQLite store is brought up to date first."""
+    import uvicorn
+
+    from lms_progress import demo as demo_data
+
+    if demo and db is None:
+        db = Path(tempfile.mkdtemp(prefix="lms-progress-demo-")) / "demo.db"
+    settings = settings_for(db)
+    engine = make_engine(settings.database_url)
+    if settings.is_sqlite:
+        migrate.upgrade(engine)
+    elif not migrate.is_up_to_date(engine):
+        raise fail("the database schema is not up to date: run `lms-progress db upgrade`")
+    if demo:
+        now = int(time.time())
+        with engine.begin() as connection:
+            loaded = demo_data.load(connection)
+            token = demo_data.read_token(connection, now)
+        where = "loaded into" if loaded else "already in"
+        console.print(f"Demo data {where} [bold]{db}[/bold]")
+        shown_host = "127.0.0.1" if host in ("0.0.0.0", "::") else host
+        console.print("Try it:\n")
+        console.print(
+            f"curl -s -H 'Authorization: Zoho-oauthtoken {token}' "
+            f"http://{shown_host}:{port}/api/v1/learners/{demo_data.LEARNER_ID}/course-progress",
+            soft_wrap=True,
+        )
+        console.print()
+    engine.dispose()
+    # The server process reads its settings from the environment, like any deployment.
+    os.environ["LMS_PROGRESS_DATABASE_URL"] = settings.database_url
+    uvicorn.run(
+        "lms_progress.app:factory",
+        factory=True,
+        host=host,
+        port=port,
+        access_log=settings.access_log if access_log is None else access_log,
+        log_level="info",
+    )
+
+
+@db_app.command("upgrade")
+def db_upgrade(db: DbOption = None) -> None:
+    """Create or migrate the schema to the newest version."""
+    engine = make_engine(settings_for(db).database_url)
+    migrate.upgrade(engine)
+    console.print(f"schema at revision {migrate.current_revision(engine)}")
+
+
+@db_app.command("current")
+def db_current(db: DbOption = None) -> None:
+    """Show the schema revision of the database, and whether it is the newest."""
+    engine = make_engine(settings_for(db).database_url)
+    current = migrate.current_revision(engine)
+    state = "up to date" if current == migrate.head_revision() else "needs `db upgrade`"
+    console.print(f"{current or 'empty'} ({state})")
+
+
+@token_app.command("create")
+def token_create(
+    user: Annotated[int, typer.Option(help="API user id; created when it does not exist.")],
+    scope: Annotated[
+        list[str],
+        typer.Option(help="READ, CREATE, UPDATE, DELETE or ALL (or ZOHOPEOPLE.training.READ)."),
+    ],
+    name: Annotated[str, typer.Option(help="Name for a new API user.")] = "",
+    expires_in: Annotated[
+        int | None, typer.Option(help="Seconds until the token expires (default: never).")
+    ] = None,
+    db: DbOption = None,
+) -> None:
+    """Create a token and print it. Only its hash is stored: keep it now."""
+    try:
+        operations = {Operation.parse(s) for s in scope}
+    except ValueError as exc:
+        raise fail(str(exc)) from None
+    if user <= 0 or user >= 2**63:
+        raise fail("--user must be a positive 64-bit integer")
+    if expires_in is not None and expires_in <= 0:
+        raise fail("--expires-in must be positive")
+    engine = make_engine(settings_for(db).database_url)
+    if not migrate.is_up_to_date(engine):
+        raise fail("the database schema is not up to date: run `lms-progress db upgrade`")
+    now = int(time.time())
+    with engine.begin() as connection:
+        user_id = ensure_user(connection, user, name or f"API user {user}", now)
+        token = create_token(
+            connection,
+            user_id=user_id,
+            operations=operations,
+            now=now,
+            expires_at=now + expires_in if expires_in else None,
+        )
+    console.print(token)
+
+
+@token_app.command("revoke")
+def token_revoke(
+    token: Annotated[str, typer.Argument(help="The token to revoke.")],
+    db: DbOption = None,
+) -> None:
+    """Revoke a token: calls with it get 401 from now on."""
+    engine = make_engine(settings_for(db).database_url)
+    with engine.begin() as connection:
+        revoked = revoke_token(connection, token.strip(), int(time.time()))
+    if not revoked:
+        raise fail("no such active token")
+    console.print("revoked")

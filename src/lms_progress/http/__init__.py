@@ -1,0 +1,1 @@
+"""The HTTP layer's shared pieces: the request guard, parameter parsing, error handlers."""

@@ -1,0 +1,57 @@
+"""Every error leaves as the JSON envelope: our own, the framework's, and the unexpected."""
+
+from __future__ import annotations
+
+import logging
+
+from fastapi import FastAPI
+from fastapi.exceptions import RequestValidationError
+from starlette.exceptions import HTTPException
+from starlette.requests import Request
+from starlette.responses import Response
+
+from lms_progress.errors import ApiError, ErrorCode, error_response
+
+log = logging.getLogger("lms_progress")
+
+_BY_STATUS = {
+    400: ErrorCode.MALFORMED_BODY,
+    401: ErrorCode.TOKEN_INVALID,
+    403: ErrorCode.PERMISSION_DENIED,
+    404: ErrorCode.NOT_FOUND,
+    405: ErrorCode.METHOD_NOT_ALLOWED,
+    413: ErrorCode.PAYLOAD_TOO_LARGE,
+    422: ErrorCode.VALIDATION_FAILED,
+}
+
+
+async def _api_error(_request: Request, exc: Exception) -> Response:
+    assert isinstance(exc, ApiError)
+    return exc.response()
+
+
+async def _http_error(_request: Request, exc: Exception) -> Response:
+    assert isinstance(exc, HTTPException)
+    error = _BY_STATUS.get(exc.status_code, ErrorCode.SERVER_ERROR)
+    message = "Unknown path" if exc.status_code == 404 else None
+    return error_response(error, message, dict(exc.headers) if exc.headers else None)
+
+
+async def _validation_error(_request: Request, exc: Exception) -> Response:
+    assert isinstance(exc, RequestValidationError)
+    first = exc.errors()[0] if exc.errors() else {}
+    where = ".".join(str(part) for part in first.get("loc", ()) if part not in ("body",))
+    detail = first.get("msg", "invalid input")
+    return error_response(ErrorCode.INVALID_PARAMETER, f"{where}: {detail}" if where else detail)
+
+
+async def _unexpected(request: Request, exc: Exception) -> Response:
+    log.exception("unexpected error on %s %s", request.method, request.url.path)
+    return error_response(ErrorCode.SERVER_ERROR)
+
+
+def install(app: FastAPI) -> None:
+    app.add_exception_handler(ApiError, _api_error)
+    app.add_exception_handler(HTTPException, _http_error)
+    app.add_exception_handler(RequestValidationError, _validation_error)
+    app.add_exception_handler(Exception, _unexpected)

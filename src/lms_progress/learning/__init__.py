@@ -1,0 +1,1 @@
+"""Learning: learners, enrolments, completions, evaluations, and the per-enrolment totals."""

@@ -1,0 +1,203 @@
+"""Writes about learners and their learning. Each function runs in the caller's transaction and
+leaves the enrolment's totals true."""
+
+from __future__ import annotations
+
+from decimal import Decimal
+from typing import Any
+
+from sqlalchemy import Connection, insert, select, update
+
+from lms_progress.catalog.repository import BLENDED, require_batch_of
+from lms_progress.errors import ApiError, ErrorCode
+from lms_progress.ids import new_id
+from lms_progress.learning import totals
+from lms_progress.progress.rules import canonical_marks
+from lms_progress.store.schema import courses, entities, entity_completions, learners
+from lms_progress.store.schema import enrolments as e
+from lms_progress.store.schema import manager_evaluations as evaluations
+from lms_progress.store.writes import insert_new, require_row
+
+
+def create_learner(
+    connection: Connection,
+    *,
+    name: str,
+    now: int,
+    email: str | None = None,
+    image_url: str = "",
+    manager_id: int | None = None,
+    learner_id: int | None = None,
+) -> int:
+    if manager_id is not None:
+        require_row(connection, learners, manager_id, "manager")
+    return insert_new(
+        connection,
+        learners,
+        {
+            "id": learner_id,
+            "name": name,
+            "email": email,
+            "image_url": image_url,
+            "manager_id": manager_id,
+            "active": True,
+            "created_at": now,
+        },
+    )
+
+
+def active_enrolment(
+    connection: Connection, learner_id: int, course_id: int, *, for_update: bool = False
+) -> Any:
+    query = select(e).where(
+        e.c.learner_id == learner_id, e.c.course_id == course_id, e.c.ended_at.is_(None)
+    )
+    if for_update:
+        query = query.with_for_update()
+    row = connection.execute(query).one_or_none()
+    if row is None:
+        raise ApiError(
+            ErrorCode.NOT_FOUND, f"learner {learner_id} is not enrolled in course {course_id}"
+        )
+    return row
+
+
+def enrol(
+    connection: Connection,
+    *,
+    learner_id: int,
+    course_id: int,
+    enrolled_at: int,
+    batch_id: int | None = None,
+) -> int:
+    """Enrol a learner: a blended course needs a batch of its own, other courses take none.
+    A new enrolment starts from nothing: completions of an earlier, ended one do not carry over."""
+    require_row(connection, learners, learner_id, "learner")
+    course = require_row(connection, courses, course_id, "course")
+    if course.type == BLENDED:
+        if batch_id is None:
+            raise ApiError(ErrorCode.VALIDATION_FAILED, "a blended course needs a batchId")
+        require_batch_of(connection, course_id, batch_id)
+    elif batch_id is not None:
+        raise ApiError(ErrorCode.VALIDATION_FAILED, "only blended courses (type 2) have batches")
+    already = connection.execute(
+        select(e.c.id).where(
+            e.c.learner_id == learner_id, e.c.course_id == course_id, e.c.ended_at.is_(None)
+        )
+    ).first()
+    if already is not None:
+        raise ApiError(
+            ErrorCode.CONFLICT, f"learner {learner_id} is already enrolled in course {course_id}"
+        )
+    enrolment_id = new_id()
+    connection.execute(
+        insert(e).values(
+            id=enrolment_id,
+            learner_id=learner_id,
+            course_id=course_id,
+            batch_id=batch_id,
+            enrolled_at=enrolled_at,
+        )
+    )
+    totals.refresh(connection, e.c.id == enrolment_id)
+    return enrolment_id
+
+
+def start(connection: Connection, *, learner_id: int, course_id: int, at: int) -> None:
+    """The learner opened the course: "In progress" from now on, even with nothing completed."""
+    row = active_enrolment(connection, learner_id, course_id, for_update=True)
+    if row.started_at is None:
+        connection.execute(update(e).where(e.c.id == row.id).values(started_at=at))
+
+
+def complete_entity(
+    connection: Connection,
+    *,
+    learner_id: int,
+    entity_id: int,
+    at: int,
+    score: object = None,
+) -> bool:
+    """Record that the learner completed an entity. Idempotent: a second completion of the same
+    entity in the same enrolment changes nothing and returns False."""
+    entity = require_row(connection, entities, entity_id, "entity")
+    if entity.deleted:
+        raise ApiError(ErrorCode.NOT_FOUND, f"entity {entity_id} not found")
+    enrolment = active_enrolment(connection, learner_id, entity.course_id, for_update=True)
+    if entity.batch_id is not None and entity.batch_id != enrolment.batch_id:
+        raise ApiError(
+            ErrorCode.NOT_FOUND,
+            f"entity {entity_id} belongs to another batch than learner {learner_id}'s",
+        )
+    if not entity.published:
+        raise ApiError(ErrorCode.CONFLICT, f"entity {entity_id} is not published")
+    try:
+        canonical_score = None if score is None else canonical_marks(score)
+    except ValueError as exc:
+        raise ApiError(ErrorCode.INVALID_PARAMETER, str(exc)) from None
+    exists = connection.execute(
+        select(entity_completions.c.entity_id).where(
+            entity_completions.c.enrolment_id == enrolment.id,
+            entity_completions.c.entity_id == entity_id,
+        )
+    ).first()
+    if exists is not None:
+        return False
+    connection.execute(
+        insert(entity_completions).values(
+            enrolment_id=enrolment.id, entity_id=entity_id, completed_at=at, score=canonical_score
+        )
+    )
+    totals.record_completion(connection, enrolment, mandatory=entity.mandatory, completed_at=at)
+    return True
+
+
+def mark_complete(connection: Connection, *, learner_id: int, course_id: int, at: int) -> None:
+    """An admin marks the enrolment complete, whatever its counts say."""
+    row = active_enrolment(connection, learner_id, course_id, for_update=True)
+    if row.completed_at is None:
+        connection.execute(
+            update(e)
+            .where(e.c.id == row.id)
+            .values(completed_at=at, completed_by_admin=True, started_at=row.started_at or at)
+        )
+
+
+def evaluate(
+    connection: Connection,
+    *,
+    learner_id: int,
+    course_id: int,
+    awarded: object,
+    maximum: object,
+    at: int,
+    evaluated_by: int | None = None,
+) -> None:
+    """Record (or replace) the manager's evaluation of an enrolment."""
+    try:
+        awarded_text, maximum_text = canonical_marks(awarded), canonical_marks(maximum)
+    except ValueError as exc:
+        raise ApiError(ErrorCode.INVALID_PARAMETER, str(exc)) from None
+    if Decimal(maximum_text) <= 0 or Decimal(awarded_text) > Decimal(maximum_text):
+        raise ApiError(
+            ErrorCode.VALIDATION_FAILED,
+            "awarded marks must be between 0 and the maximum marks, and the maximum above 0",
+        )
+    row = active_enrolment(connection, learner_id, course_id)
+    values = {
+        "awarded_marks": awarded_text,
+        "maximum_marks": maximum_text,
+        "evaluated_by": evaluated_by,
+        "evaluated_at": at,
+    }
+    updated = connection.execute(
+        update(evaluations).where(evaluations.c.enrolment_id == row.id).values(**values)
+    )
+    if updated.rowcount == 0:
+        connection.execute(insert(evaluations).values(enrolment_id=row.id, **values))
+
+
+def unenrol(connection: Connection, *, learner_id: int, course_id: int, at: int) -> None:
+    """End the enrolment: it is no longer listed, and a later enrolment starts afresh."""
+    row = active_enrolment(connection, learner_id, course_id, for_update=True)
+    connection.execute(update(e).where(e.c.id == row.id).values(ended_at=at))

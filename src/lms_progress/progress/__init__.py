@@ -1,0 +1,1 @@
+"""Progress: the field rules (pure), the read queries and the progress endpoints."""

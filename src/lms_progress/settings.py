@@ -1,0 +1,38 @@
+"""Settings, read from `LMS_PROGRESS_*` environment variables (or passed in by tests)."""
+
+from __future__ import annotations
+
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+from pydantic import Field, field_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+DEFAULT_DATABASE_URL = "sqlite:///lms-progress.db"
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(env_prefix="LMS_PROGRESS_", extra="ignore")
+
+    database_url: str = DEFAULT_DATABASE_URL
+    # When unset, the organisation's time zone stored in the database applies (default UTC).
+    timezone: str | None = None
+    page_size: int = Field(default=25, ge=1, le=1000)
+    rate_limit_threshold: int = Field(default=30, ge=1)
+    rate_limit_window_seconds: float = Field(default=60, gt=0)
+    rate_limit_lock_seconds: float = Field(default=300, ge=0)
+    redis_url: str | None = None
+    access_log: bool = False
+
+    @field_validator("timezone")
+    @classmethod
+    def _known_zone(cls, value: str | None) -> str | None:
+        if value is not None:
+            try:
+                ZoneInfo(value)
+            except (ZoneInfoNotFoundError, ValueError) as exc:
+                raise ValueError(f"unknown time zone {value!r}") from exc
+        return value
+
+    @property
+    def is_sqlite(self) -> bool:
+        return self.database_url.startswith("sqlite")
