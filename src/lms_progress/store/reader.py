@@ -9,11 +9,12 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Sequence
-from typing import Any
+from typing import Any, cast
 
 from sqlalchemy import Engine
 from sqlalchemy.exc import DBAPIError
 from sqlalchemy.sql import ClauseElement
+from sqlalchemy.sql.compiler import SQLCompiler
 
 from lms_progress.errors import ApiError, ErrorCode
 
@@ -27,6 +28,7 @@ class Prepared:
 
     def __init__(self, statement: ClauseElement, engine: Engine) -> None:
         compiled = statement.compile(dialect=engine.dialect)
+        assert isinstance(compiled, SQLCompiler)
         self.sql = str(compiled)
         self._positional = compiled.positional
         self._names = tuple(compiled.positiontup or ())
@@ -54,7 +56,7 @@ class Reader:
         try:
             cursor = connection.cursor()
             cursor.execute(prepared.sql, prepared.params(values))
-            rows: list[tuple[Any, ...]] = cursor.fetchall()
+            rows = cast("list[tuple[Any, ...]]", cursor.fetchall())
             cursor.close()
         except self._driver_error as exc:
             # A broken connection must not go back to the pool.
