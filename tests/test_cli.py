@@ -1,0 +1,151 @@
+"""The command line, including the README's first command path: serve --demo, then its curl."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import os
+import re
+import shlex
+import signal
+import socket
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import httpx
+import pytest
+from typer.testing import CliRunner
+
+from lms_progress.cli import app
+
+runner = CliRunner()
+SEED = json.loads((Path(__file__).parent / "data" / "seed_response.json").read_text())
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+def test_every_command_has_help() -> None:
+    for args in (
+        [],
+        ["serve"],
+        ["db"],
+        ["db", "upgrade"],
+        ["db", "current"],
+        ["token"],
+        ["token", "create"],
+        ["token", "revoke"],
+    ):
+        result = runner.invoke(app, [*args, "--help"])
+        assert result.exit_code == 0, (args, result.output)
+        assert "Usage" in result.output
+
+
+def test_db_upgrade_and_current(tmp_path: Path) -> None:
+    db = str(tmp_path / "x.db")
+    result = runner.invoke(app, ["db", "current", "--db", db])
+    assert "empty" in result.output and "needs" in result.output
+    assert runner.invoke(app, ["db", "upgrade", "--db", db]).exit_code == 0
+    assert "up to date" in runner.invoke(app, ["db", "current", "--db", db]).output
+
+
+def test_token_create_and_revoke(tmp_path: Path) -> None:
+    db = str(tmp_path / "t.db")
+    runner.invoke(app, ["db", "upgrade", "--db", db])
+    result = runner.invoke(app, ["token", "create", "--user", "7", "--scope", "READ", "--db", db])
+    assert result.exit_code == 0, result.output
+    token = result.output.strip()
+    assert re.fullmatch(r"1000\.[0-9a-f]{32}\.[0-9a-f]{32}", token)
+    assert runner.invoke(app, ["token", "revoke", token, "--db", db]).exit_code == 0
+    again = runner.invoke(app, ["token", "revoke", token, "--db", db])
+    assert again.exit_code == 1 and "no such active token" in again.output
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (["--user", "7", "--scope", "WRITE"], "unknown scope"),
+        (["--user", "0", "--scope", "READ"], "positive"),
+        (["--user", "7", "--scope", "READ", "--expires-in", "0"], "positive"),
+    ],
+)
+def test_token_create_refuses_bad_options(tmp_path: Path, args: list[str], message: str) -> None:
+    db = str(tmp_path / "t.db")
+    runner.invoke(app, ["db", "upgrade", "--db", db])
+    result = runner.invoke(app, ["token", "create", *args, "--db", db])
+    assert result.exit_code == 1 and message in result.output
+
+
+@pytest.fixture
+def demo_server(tmp_path: Path) -> Iterator[tuple[str, str]]:
+    """`lms-progress serve --demo` as a user runs it; yields (printed curl line, base URL)."""
+    port = free_port()
+    env = {k: v for k, v in os.environ.items() if not k.startswith("LMS_PROGRESS_")}
+    process = subprocess.Popen(
+        [
+            sys.executable,
+            "-m",
+            "lms_progress",
+            "serve",
+            "--demo",
+            "--db",
+            str(tmp_path / "demo.db"),
+            "--port",
+            str(port),
+        ],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+        env=env,
+    )
+    try:
+        curl = ""
+        deadline = time.monotonic() + 30
+        assert process.stdout is not None
+        while time.monotonic() < deadline:
+            line = process.stdout.readline()
+            if line.startswith("curl "):
+                curl = line.strip()
+            if "Uvicorn running" in line or process.poll() is not None:
+                break
+        assert curl, "serve --demo printed no curl line"
+        yield curl, f"http://127.0.0.1:{port}"
+    finally:
+        process.send_signal(signal.SIGINT)
+        try:
+            process.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            process.kill()
+
+
+def test_serve_demo_prints_a_curl_that_answers_the_seed(demo_server: tuple[str, str]) -> None:
+    curl, _ = demo_server
+    assert "Authorization: Zoho-oauthtoken 1000." in curl
+    result = subprocess.run(shlex.split(curl), capture_output=True, text=True, timeout=20)
+    assert json.loads(result.stdout) == SEED
+
+
+def test_forty_concurrent_calls_to_a_real_server_give_exactly_thirty(
+    demo_server: tuple[str, str],
+) -> None:
+    curl, base = demo_server
+    token = re.search(r"Zoho-oauthtoken (\S+?)'", curl)
+    assert token is not None
+    headers = {"Authorization": f"Zoho-oauthtoken {token.group(1)}"}
+    url = f"{base}/api/v1/learners/100004000000036860/course-progress"
+
+    async def burst() -> list[httpx.Response]:
+        async with httpx.AsyncClient(timeout=30) as client:
+            return await asyncio.gather(*(client.get(url, headers=headers) for _ in range(40)))
+
+    responses = asyncio.run(burst())
+    statuses = sorted(r.status_code for r in responses)
+    assert statuses.count(200) == 30 and statuses.count(429) == 10
+    refused = next(r for r in responses if r.status_code == 429)
+    assert refused.json()["code"] == 7209 and refused.headers["retry-after"] == "300"
