@@ -11,8 +11,10 @@ from sqlalchemy import Engine, select
 
 from lms_progress import __version__
 from lms_progress.auth.tokens import TokenAuthenticator
+from lms_progress.catalog.endpoints import router as catalog_router
 from lms_progress.context import AppContext
 from lms_progress.http import handlers
+from lms_progress.learning.endpoints import router as learning_router
 from lms_progress.progress.endpoints import router as progress_router
 from lms_progress.progress.repository import ProgressRepository
 from lms_progress.ratelimit.base import RateLimiter
@@ -58,6 +60,8 @@ def create_app(
     app.state.ctx = ctx
     handlers.install(app)
     app.include_router(progress_router)
+    app.include_router(catalog_router)
+    app.include_router(learning_router)
     return app
 
 

@@ -15,6 +15,7 @@ from lms_progress.store.schema import enrolments as e
 from lms_progress.store.writes import insert_new, require_row
 
 BLENDED = 2
+SESSION = 5
 
 
 def create_course(
@@ -123,6 +124,12 @@ def create_entity(
     if not 0 <= entity_type <= 9:
         raise ApiError(ErrorCode.INVALID_PARAMETER, "entityType must be between 0 and 9")
     module = require_row(connection, modules, module_id, "module")
+    if entity_type == SESSION:
+        course = require_row(connection, courses, module.course_id, "course")
+        if course.type != BLENDED:
+            raise ApiError(
+                ErrorCode.VALIDATION_FAILED, "sessions belong to blended courses (type 2) only"
+            )
     try:
         marks = None if max_marks is None else canonical_marks(max_marks)
     except ValueError as exc:
@@ -177,3 +184,110 @@ def _refresh_for(connection: Connection, course_id: int, batch_id: int | None) -
     if batch_id is not None:
         where = and_(where, e.c.batch_id == batch_id)
     totals.refresh(connection, where)
+
+
+def _changes(**values: object) -> dict[str, object]:
+    """The values actually given (None means "leave as it is")."""
+    return {key: value for key, value in values.items() if value is not None}
+
+
+def update_course(
+    connection: Connection,
+    course_id: int,
+    *,
+    name: str | None = None,
+    description: str | None = None,
+    course_type: int | None = None,
+) -> None:
+    """Rename or redescribe a course. Its type is fixed once created: batches, modules and
+    enrolments depend on it (Zoho's update call repeats the type, so the same type is accepted)."""
+    course = require_row(connection, courses, course_id, "course")
+    if course_type is not None and course_type != course.type:
+        raise ApiError(ErrorCode.VALIDATION_FAILED, "the type of a course cannot be changed")
+    values = _changes(name=name, description=description)
+    if values:
+        connection.execute(update(courses).where(courses.c.id == course_id).values(**values))
+
+
+def update_batch(
+    connection: Connection,
+    course_id: int,
+    batch_id: int,
+    *,
+    name: str | None = None,
+    starts_at: int | None = None,
+    ends_at: int | None = None,
+    capacity: int | None = None,
+) -> None:
+    batch = require_batch_of(connection, course_id, batch_id)
+    start = starts_at if starts_at is not None else batch.starts_at
+    end = ends_at if ends_at is not None else batch.ends_at
+    if start is not None and end is not None and end < start:
+        raise ApiError(ErrorCode.VALIDATION_FAILED, "a batch cannot end before it starts")
+    values = _changes(name=name, starts_at=starts_at, ends_at=ends_at, capacity=capacity)
+    if values:
+        connection.execute(update(batches).where(batches.c.id == batch_id).values(**values))
+
+
+def require_module_at(
+    connection: Connection, course_id: int, batch_id: int | None, module_id: int
+) -> Any:
+    """The module, when it sits exactly where the path says: in that course, and in that batch
+    (or in none); otherwise 404, so that a path never reaches a record of another course."""
+    require_row(connection, courses, course_id, "course")
+    if batch_id is not None:
+        require_batch_of(connection, course_id, batch_id)
+    module = require_row(connection, modules, module_id, "module")
+    if module.course_id != course_id or module.batch_id != batch_id:
+        where = f"batch {batch_id} of course {course_id}" if batch_id else f"course {course_id}"
+        raise ApiError(ErrorCode.NOT_FOUND, f"module {module_id} not found in {where}")
+    return module
+
+
+def update_module(
+    connection: Connection,
+    course_id: int,
+    batch_id: int | None,
+    module_id: int,
+    *,
+    name: str | None = None,
+    description: str | None = None,
+) -> None:
+    require_module_at(connection, course_id, batch_id, module_id)
+    values = _changes(name=name, description=description)
+    if values:
+        connection.execute(update(modules).where(modules.c.id == module_id).values(**values))
+
+
+def require_entity_in(
+    connection: Connection, module_id: int, entity_id: int, entity_type: int | None = None
+) -> Any:
+    """A live (not deleted) entity of that module, of that type when given; otherwise 404."""
+    entity = require_row(connection, entities, entity_id, "entity")
+    if (
+        entity.deleted
+        or entity.module_id != module_id
+        or (entity_type is not None and entity.entity_type != entity_type)
+    ):
+        raise ApiError(ErrorCode.NOT_FOUND, f"entity {entity_id} not found in module {module_id}")
+    return entity
+
+
+def update_entity(
+    connection: Connection,
+    entity_id: int,
+    *,
+    name: str | None = None,
+    mandatory: bool | None = None,
+    max_marks: str | None = None,
+) -> None:
+    """Rename an entity, change its marks, or whether it is mandatory (the mandatory totals of
+    every enrolment it applies to follow)."""
+    entity = require_row(connection, entities, entity_id, "entity")
+    if entity.deleted:
+        raise ApiError(ErrorCode.NOT_FOUND, f"entity {entity_id} not found")
+    values = _changes(name=name, max_marks=max_marks)
+    if values:
+        connection.execute(update(entities).where(entities.c.id == entity_id).values(**values))
+    if mandatory is not None and mandatory != entity.mandatory:
+        set_entity_state(connection, entity_id, mandatory=mandatory)

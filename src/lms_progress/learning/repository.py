@@ -46,6 +46,54 @@ def create_learner(
     )
 
 
+def update_learner(
+    connection: Connection,
+    learner_id: int,
+    *,
+    name: str | None = None,
+    email: str | None = None,
+    image_url: str | None = None,
+    manager_id: int | None = None,
+    active: bool | None = None,
+) -> None:
+    """Change the given fields (None leaves a field as it is); `active=True` reactivates."""
+    require_row(connection, learners, learner_id, "learner")
+    if manager_id is not None:
+        if manager_id == learner_id:
+            raise ApiError(ErrorCode.VALIDATION_FAILED, "a learner cannot be their own manager")
+        require_row(connection, learners, manager_id, "manager")
+    values = {
+        key: value
+        for key, value in (
+            ("name", name),
+            ("email", email),
+            ("image_url", image_url),
+            ("manager_id", manager_id),
+            ("active", active),
+        )
+        if value is not None
+    }
+    if values:
+        connection.execute(update(learners).where(learners.c.id == learner_id).values(**values))
+
+
+def deactivate_learner(connection: Connection, learner_id: int) -> bool:
+    """Deactivate: the learner and their history stay readable, but they can be neither enrolled
+    nor credited with completions until reactivated. False when inactive already."""
+    row = require_row(connection, learners, learner_id, "learner")
+    if not row.active:
+        return False
+    connection.execute(update(learners).where(learners.c.id == learner_id).values(active=False))
+    return True
+
+
+def require_active_learner(connection: Connection, learner_id: int) -> Any:
+    row = require_row(connection, learners, learner_id, "learner")
+    if not row.active:
+        raise ApiError(ErrorCode.CONFLICT, f"learner {learner_id} is deactivated")
+    return row
+
+
 def active_enrolment(
     connection: Connection, learner_id: int, course_id: int, *, for_update: bool = False
 ) -> Any:
@@ -72,7 +120,7 @@ def enrol(
 ) -> int:
     """Enrol a learner: a blended course needs a batch of its own, other courses take none.
     A new enrolment starts from nothing: completions of an earlier, ended one do not carry over."""
-    require_row(connection, learners, learner_id, "learner")
+    require_active_learner(connection, learner_id)
     course = require_row(connection, courses, course_id, "course")
     if course.type == BLENDED:
         if batch_id is None:
@@ -123,6 +171,7 @@ def complete_entity(
     entity = require_row(connection, entities, entity_id, "entity")
     if entity.deleted:
         raise ApiError(ErrorCode.NOT_FOUND, f"entity {entity_id} not found")
+    require_active_learner(connection, learner_id)
     enrolment = active_enrolment(connection, learner_id, entity.course_id, for_update=True)
     if entity.batch_id is not None and entity.batch_id != enrolment.batch_id:
         raise ApiError(
@@ -184,6 +233,8 @@ def evaluate(
             "awarded marks must be between 0 and the maximum marks, and the maximum above 0",
         )
     row = active_enrolment(connection, learner_id, course_id)
+    if evaluated_by is not None:
+        require_row(connection, learners, evaluated_by, "evaluator")
     values = {
         "awarded_marks": awarded_text,
         "maximum_marks": maximum_text,
@@ -201,3 +252,18 @@ def unenrol(connection: Connection, *, learner_id: int, course_id: int, at: int)
     """End the enrolment: it is no longer listed, and a later enrolment starts afresh."""
     row = active_enrolment(connection, learner_id, course_id, for_update=True)
     connection.execute(update(e).where(e.c.id == row.id).values(ended_at=at))
+
+
+def move_batch(connection: Connection, *, learner_id: int, course_id: int, batch_id: int) -> bool:
+    """Move a learner to another batch of the same blended course. The enrolment row stays the
+    same one (one row per course, never two); its totals are recounted for the new batch:
+    completions of the course's own entities still count, those of the old batch's entities no
+    longer do (they are kept, and count again if the learner moves back). A completed enrolment
+    stays completed. False when the learner is in that batch already."""
+    row = active_enrolment(connection, learner_id, course_id, for_update=True)
+    require_batch_of(connection, course_id, batch_id)
+    if row.batch_id == batch_id:
+        return False
+    connection.execute(update(e).where(e.c.id == row.id).values(batch_id=batch_id))
+    totals.refresh(connection, e.c.id == row.id)
+    return True

@@ -1,0 +1,106 @@
+"""The JSON object of a write call, wherever Zoho lets it come from.
+
+Zoho's write calls pass one JSON object in a parameter named after the resource (`courseData`,
+`moduleData`, ...), in the query string, a form body or a JSON body. A JSON body may also be the
+object itself. Whatever the source: a bounded size, valid JSON, an object, or a 4xx in the envelope.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+from urllib.parse import parse_qs
+
+import orjson
+from starlette.requests import Request
+
+from lms_progress.errors import ApiError, ErrorCode
+
+# One record per call: a generous bound for one object, far below anything that would hurt.
+MAX_BODY_BYTES = 64 * 1024
+FORM = "application/x-www-form-urlencoded"
+
+
+async def read_body(request: Request, limit: int = MAX_BODY_BYTES) -> bytes:
+    """The request body, refused with 413 as soon as it passes `limit` bytes."""
+    declared = request.headers.get("content-length")
+    if declared is not None and declared.isdigit() and int(declared) > limit:
+        raise _too_large(limit)
+    chunks: list[bytes] = []
+    size = 0
+    async for chunk in request.stream():
+        size += len(chunk)
+        if size > limit:
+            raise _too_large(limit)
+        chunks.append(chunk)
+    return b"".join(chunks)
+
+
+def _too_large(limit: int) -> ApiError:
+    return ApiError(ErrorCode.PAYLOAD_TOO_LARGE, f"The request body is larger than {limit} bytes")
+
+
+async def resource_data(request: Request, name: str, *, required: bool = True) -> dict[str, Any]:
+    """The object passed as `name` (e.g. courseData); {} when absent and not required."""
+    found = _from_query(request, name)
+    body = await read_body(request)
+    from_body = _from_body(request, body, name) if body.strip() else None
+    if found is not None and from_body is not None:
+        raise ApiError(
+            ErrorCode.INVALID_PARAMETER, f"{name} was given both in the query and in the body"
+        )
+    data = found if found is not None else from_body
+    if data is None:
+        if required:
+            raise ApiError(ErrorCode.MISSING_PARAMETER, f"{name} is missing")
+        return {}
+    return data
+
+
+def _from_query(request: Request, name: str) -> dict[str, Any] | None:
+    values = request.query_params.getlist(name)
+    if len(values) > 1:
+        raise ApiError(ErrorCode.INVALID_PARAMETER, f"{name} was given more than once")
+    return _object(values[0], name) if values else None
+
+
+def _from_body(request: Request, body: bytes, name: str) -> dict[str, Any] | None:
+    content_type = request.headers.get("content-type", "").split(";")[0].strip().lower()
+    if content_type == FORM:
+        try:
+            form = parse_qs(body.decode("utf-8"), keep_blank_values=True, strict_parsing=False)
+        except UnicodeDecodeError:
+            raise ApiError(ErrorCode.MALFORMED_BODY, "The form body is not UTF-8") from None
+        values = form.get(name, [])
+        if len(values) > 1:
+            raise ApiError(ErrorCode.INVALID_PARAMETER, f"{name} was given more than once")
+        return _object(values[0], name) if values else None
+    if content_type.startswith("multipart/"):
+        raise ApiError(
+            ErrorCode.MALFORMED_BODY,
+            f"Send {name} as a JSON body or an application/x-www-form-urlencoded form",
+        )
+    parsed = _json(body, "The request body")
+    if not isinstance(parsed, dict):
+        raise ApiError(ErrorCode.MALFORMED_BODY, "The request body must be a JSON object")
+    # {"courseData": {...}} (or the object as a JSON string), else the body is the object itself.
+    if set(parsed) == {name}:
+        inner = parsed[name]
+        return _object(inner, name) if isinstance(inner, str) else _require_object(inner, name)
+    return parsed
+
+
+def _object(text: str, name: str) -> dict[str, Any]:
+    return _require_object(_json(text.encode("utf-8", "surrogatepass"), name), name)
+
+
+def _require_object(value: object, name: str) -> dict[str, Any]:
+    if not isinstance(value, dict):
+        raise ApiError(ErrorCode.MALFORMED_BODY, f"{name} must be a JSON object")
+    return value
+
+
+def _json(raw: bytes, what: str) -> object:
+    try:
+        return orjson.loads(raw)
+    except orjson.JSONDecodeError as exc:
+        raise ApiError(ErrorCode.MALFORMED_BODY, f"{what} is not valid JSON: {exc}") from None

@@ -1,0 +1,210 @@
+"""Typed reading of the fields of a write call's JSON object, with the contract's errors.
+
+Missing required field: 400 / 7202. Wrong JSON type: 400 / 7204. A value of the right type that is
+not allowed (an id of 0, an unknown date): 400 / 7201. A string longer than its limit: 422 / 7220.
+Keys we do not store (Zoho's `aboutCourse`, `locations`, ...) are accepted and ignored.
+"""
+
+from __future__ import annotations
+
+import re
+from datetime import UTC, date, datetime, time, tzinfo
+from typing import Any, Literal, overload
+
+from lms_progress.errors import ApiError, ErrorCode
+from lms_progress.ids import is_valid_id, parse_id
+from lms_progress.progress.rules import canonical_marks
+
+NAME_MAX = 250
+TEXT_MAX = 10_000
+URL_MAX = 2_000
+EMAIL_MAX = 320
+
+_DAY = re.compile(r"^(\d{2})-(\d{2})-(\d{4})$")
+_MISSING = object()
+
+
+class Fields:
+    """Reads the fields of one JSON object. `zone` places dates on the organisation's calendar."""
+
+    def __init__(self, data: dict[str, Any], name: str, zone: tzinfo = UTC) -> None:
+        self.data = data
+        self.name = name
+        self.zone = zone
+
+    def has(self, key: str) -> bool:
+        return key in self.data
+
+    def _get(self, key: str, required: bool) -> Any:
+        value = self.data.get(key, _MISSING)
+        if value is _MISSING or value is None:
+            if required:
+                raise ApiError(ErrorCode.MISSING_PARAMETER, f"{self.name}.{key} is missing")
+            return None
+        return value
+
+    def _wrong_type(self, key: str, expected: str) -> ApiError:
+        return ApiError(ErrorCode.WRONG_DATA_TYPE, f"{self.name}.{key} must be {expected}")
+
+    @overload
+    def text(
+        self, key: str, *, required: Literal[True], max_length: int = ..., blank: bool = ...
+    ) -> str: ...
+    @overload
+    def text(
+        self, key: str, *, required: bool = ..., max_length: int = ..., blank: bool = ...
+    ) -> str | None: ...
+    def text(
+        self, key: str, *, required: bool = False, max_length: int = NAME_MAX, blank: bool = False
+    ) -> str | None:
+        value = self._get(key, required)
+        if value is None:
+            return None
+        if not isinstance(value, str):
+            raise self._wrong_type(key, "a string")
+        if len(value) > max_length:
+            raise ApiError(
+                ErrorCode.LIMIT_EXCEEDED,
+                f"{self.name}.{key} is longer than {max_length} characters",
+            )
+        if not blank and not value.strip():
+            raise ApiError(ErrorCode.INVALID_PARAMETER, f"{self.name}.{key} must not be blank")
+        # NUL cannot be stored by PostgreSQL, and lone surrogates cannot be encoded at all.
+        if "\x00" in value:
+            raise ApiError(ErrorCode.INVALID_PARAMETER, f"{self.name}.{key} contains a NUL")
+        try:
+            value.encode("utf-8")
+        except UnicodeEncodeError:
+            raise ApiError(
+                ErrorCode.INVALID_PARAMETER, f"{self.name}.{key} is not valid Unicode"
+            ) from None
+        return value
+
+    @overload
+    def integer(self, key: str, *, required: Literal[True], low: int, high: int) -> int: ...
+    @overload
+    def integer(self, key: str, *, required: bool = ..., low: int, high: int) -> int | None: ...
+    def integer(self, key: str, *, required: bool = False, low: int, high: int) -> int | None:
+        value = self._get(key, required)
+        if value is None:
+            return None
+        if isinstance(value, str) and value.isascii() and value.isdigit() and len(value) <= 19:
+            value = int(value)
+        if type(value) is not int:
+            raise self._wrong_type(key, "an integer")
+        if not low <= value <= high:
+            raise ApiError(
+                ErrorCode.INVALID_PARAMETER, f"{self.name}.{key} must be between {low} and {high}"
+            )
+        return value
+
+    @overload
+    def record_id(self, key: str, *, required: Literal[True]) -> int: ...
+    @overload
+    def record_id(self, key: str, *, required: bool = ...) -> int | None: ...
+    def record_id(self, key: str, *, required: bool = False) -> int | None:
+        """A positive 64-bit id, as a JSON number or a string of digits (Zoho writes strings)."""
+        value = self._get(key, required)
+        if value is None:
+            return None
+        if isinstance(value, str):
+            parsed = parse_id(value)
+            if parsed is None:
+                if not (value.isascii() and value.isdigit()):
+                    raise self._wrong_type(key, "an id (digits)")
+                raise ApiError(
+                    ErrorCode.INVALID_PARAMETER,
+                    f"{self.name}.{key} must be a positive 64-bit integer",
+                )
+            return parsed
+        if type(value) is not int:
+            raise self._wrong_type(key, "an id (digits)")
+        if not is_valid_id(value):
+            raise ApiError(
+                ErrorCode.INVALID_PARAMETER, f"{self.name}.{key} must be a positive 64-bit integer"
+            )
+        return value
+
+    def boolean(self, key: str, *, required: bool = False) -> bool | None:
+        value = self._get(key, required)
+        if value is None:
+            return None
+        # Zoho's examples write booleans both ways: true and "true".
+        if isinstance(value, str) and value.lower() in ("true", "false"):
+            return value.lower() == "true"
+        if not isinstance(value, bool):
+            raise self._wrong_type(key, "true or false")
+        return value
+
+    @overload
+    def marks(self, key: str, *, required: Literal[True]) -> str: ...
+    @overload
+    def marks(self, key: str, *, required: bool = ...) -> str | None: ...
+    def marks(self, key: str, *, required: bool = False) -> str | None:
+        value = self._get(key, required)
+        if value is None:
+            return None
+        if isinstance(value, bool) or not isinstance(value, int | float | str):
+            raise self._wrong_type(key, "a number")
+        if isinstance(value, str) and len(value) > 30:
+            raise ApiError(ErrorCode.LIMIT_EXCEEDED, f"{self.name}.{key} is too long")
+        try:
+            text = canonical_marks(value)
+        except ValueError:
+            raise ApiError(
+                ErrorCode.INVALID_PARAMETER, f"{self.name}.{key} must be a number >= 0"
+            ) from None
+        if len(text) > 32:
+            raise ApiError(ErrorCode.LIMIT_EXCEEDED, f"{self.name}.{key} has too many digits")
+        return text
+
+    def day(self, key: str, *, required: bool = False) -> int | None:
+        """A date in Zoho's input format DD-MM-YYYY: the start of that day in the zone."""
+        value = self._get(key, required)
+        if value is None:
+            return None
+        if not isinstance(value, str):
+            raise self._wrong_type(key, "a date DD-MM-YYYY")
+        parsed = self._parse_day(value)
+        if parsed is None:
+            raise ApiError(
+                ErrorCode.INVALID_PARAMETER, f"{self.name}.{key} must be a date DD-MM-YYYY"
+            )
+        return int(datetime.combine(parsed, time(), self.zone).timestamp())
+
+    def instant(self, key: str, *, required: bool = False) -> int | None:
+        """An instant: ISO 8601 with its offset ("2023-08-03T10:15:00Z", "...+05:30"), or a date
+        DD-MM-YYYY (the start of that day in the zone). A time without an offset is ambiguous."""
+        value = self._get(key, required)
+        if value is None:
+            return None
+        if not isinstance(value, str):
+            raise self._wrong_type(key, "a date-time string")
+        if len(value) > 40:
+            raise ApiError(ErrorCode.LIMIT_EXCEEDED, f"{self.name}.{key} is too long")
+        day = self._parse_day(value)
+        if day is not None:
+            return int(datetime.combine(day, time(), self.zone).timestamp())
+        try:
+            moment = datetime.fromisoformat(value.replace("z", "Z"))
+        except ValueError:
+            moment = None
+        if moment is None or moment.tzinfo is None or moment.year < 1970:
+            raise ApiError(
+                ErrorCode.INVALID_PARAMETER,
+                f"{self.name}.{key} must be ISO 8601 with an offset "
+                "(2023-08-03T10:15:00Z) or a date DD-MM-YYYY",
+            )
+        return int(moment.timestamp())
+
+    @staticmethod
+    def _parse_day(value: str) -> date | None:
+        match = _DAY.match(value)
+        if match is None:
+            return None
+        day, month, year = (int(part) for part in match.groups())
+        try:
+            parsed = date(year, month, day)
+        except ValueError:
+            return None
+        return parsed if parsed.year >= 1970 else None
