@@ -1,17 +1,23 @@
 from __future__ import annotations
 
 from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
+from typing import Any
 
 import pytest
 from fastapi import FastAPI
-from sqlalchemy import Engine
+from sqlalchemy import Engine, event
+from sqlalchemy.pool import Pool
 from starlette.testclient import TestClient
 
 from lms_progress import demo
 from lms_progress.app import create_app
 from lms_progress.auth.tokens import Operation, create_token, ensure_user
 from lms_progress.settings import Settings
+from lms_progress.store import migrate
+from lms_progress.store.engine import make_engine
+from tests import services
 
 
 @dataclass
@@ -30,9 +36,61 @@ def clock() -> FakeClock:
     return FakeClock()
 
 
+@pytest.fixture(scope="session")
+def postgres() -> Iterator[services.PostgresDatabase | BaseException]:
+    """This session's PostgreSQL database (dropped at the end), or why there is none."""
+    database = services.PostgresDatabase(services.POSTGRES_URL)
+    try:
+        database.create()
+    except Exception as exc:
+        yield exc
+        return
+    yield database
+    database.drop()
+
+
 @pytest.fixture
-def settings(tmp_path: pytest.TempPathFactory) -> Settings:
-    return Settings(database_url=f"sqlite:///{tmp_path}/test.db", timezone="UTC")
+def postgres_url(postgres: services.PostgresDatabase | BaseException) -> Iterator[str]:
+    """A URL of a fresh schema at the newest revision in this session's PostgreSQL database."""
+    if isinstance(postgres, BaseException):
+        services.unavailable("PostgreSQL", services.POSTGRES_URL, postgres)
+    assert isinstance(postgres, services.PostgresDatabase)
+    with postgres.schema() as url:
+        engine = make_engine(url)
+        migrate.upgrade(engine)
+        engine.dispose()
+        yield url
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+def settings(
+    request: pytest.FixtureRequest, tmp_path: pytest.TempPathFactory
+) -> Iterator[Settings]:
+    """Every test that uses the store runs once on SQLite and once on PostgreSQL."""
+    if request.param == "postgresql":
+        url: str = request.getfixturevalue("postgres_url")
+        with closing_connections():
+            yield Settings(database_url=url, timezone="UTC")
+        return
+    yield Settings(database_url=f"sqlite:///{tmp_path}/test.db", timezone="UTC")
+
+
+@contextmanager
+def closing_connections() -> Iterator[None]:
+    """Close every DBAPI connection opened inside, whichever engine (a test's own extra app
+    included) opened it, so that none outlives its test's schema."""
+    opened: list[Any] = []
+
+    def track(dbapi_connection: Any, _record: Any) -> None:
+        opened.append(dbapi_connection)
+
+    event.listen(Pool, "connect", track)
+    try:
+        yield
+    finally:
+        event.remove(Pool, "connect", track)
+        for connection in opened:
+            connection.close()
 
 
 @pytest.fixture
