@@ -11,7 +11,7 @@ from typing import Annotated
 import typer
 from rich.console import Console
 
-from lms_progress import __version__
+from lms_progress import __version__, progress_view
 from lms_progress.auth.tokens import Operation, create_token, ensure_user, revoke_token
 from lms_progress.settings import Settings
 from lms_progress.store import migrate
@@ -26,6 +26,7 @@ db_app = typer.Typer(help="Database schema.", no_args_is_help=True)
 token_app = typer.Typer(help="API tokens.", no_args_is_help=True)
 app.add_typer(db_app, name="db")
 app.add_typer(token_app, name="token")
+app.command("progress")(progress_view.progress)
 
 console = Console(highlight=False)
 err = Console(stderr=True, highlight=False)
