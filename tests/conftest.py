@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -60,6 +61,17 @@ def postgres_url(postgres: services.PostgresDatabase | BaseException) -> Iterato
         migrate.upgrade(engine)
         engine.dispose()
         yield url
+
+
+@pytest.fixture
+def redis_prefix() -> Iterator[str]:
+    """A key prefix of this test's own in the test Redis (keys deleted afterwards)."""
+    error = services.redis_reachable()
+    if error is not None:
+        services.unavailable("Redis", services.REDIS_URL, error)
+    prefix = f"lms-progress-test:{uuid.uuid4().hex[:12]}:"
+    yield prefix
+    services.delete_redis_keys(prefix)
 
 
 @pytest.fixture(params=["sqlite", "postgresql"])

@@ -91,3 +91,15 @@ def redis_reachable(url: str = REDIS_URL) -> BaseException | None:
     finally:
         client.close()
     return None
+
+
+def delete_redis_keys(prefix: str, url: str = REDIS_URL) -> None:
+    import redis
+
+    client = redis.Redis.from_url(url, socket_connect_timeout=2, socket_timeout=2)
+    try:
+        keys = list(client.scan_iter(match=f"{prefix}*", count=1000))
+        if keys:
+            client.delete(*keys)
+    finally:
+        client.close()

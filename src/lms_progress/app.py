@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 import time
-from collections.abc import Callable
+from collections.abc import AsyncIterator, Callable
+from contextlib import asynccontextmanager
 from zoneinfo import ZoneInfo
 
 from fastapi import FastAPI
@@ -47,12 +48,13 @@ def create_app(
         engine=engine,
         reader=reader,
         zone=ZoneInfo(settings.timezone or organisation_timezone(engine)),
-        limiter=limiter or MemoryRateLimiter(limits_of(settings), clock or time.monotonic),
+        limiter=limiter or make_limiter(settings, clock),
         authenticator=TokenAuthenticator(reader),
         progress=ProgressRepository(reader),
         wall_clock=wall_clock,
     )
     app = FastAPI(
+        lifespan=lifespan,
         title="lms-progress",
         version=__version__,
         description="Learner progress, wire-compatible with Zoho People's LMS API.",
@@ -63,6 +65,22 @@ def create_app(
     app.include_router(catalog_router)
     app.include_router(learning_router)
     return app
+
+
+@asynccontextmanager
+async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+    yield
+    await app.state.ctx.limiter.aclose()
+
+
+def make_limiter(settings: Settings, clock: Callable[[], float] | None = None) -> RateLimiter:
+    """Redis when configured (shared by all processes), else in-process (exact in this one)."""
+    if settings.redis_url:
+        from lms_progress.ratelimit import redis
+
+        client = redis.connect(settings.redis_url, timeout=settings.redis_timeout_seconds)
+        return redis.RedisRateLimiter(client, limits_of(settings), settings.redis_key_prefix)
+    return MemoryRateLimiter(limits_of(settings), clock or time.monotonic)
 
 
 def limits_of(settings: Settings) -> Limits:

@@ -20,7 +20,11 @@ class Settings(BaseSettings):
     rate_limit_threshold: int = Field(default=30, ge=1)
     rate_limit_window_seconds: float = Field(default=60, gt=0)
     rate_limit_lock_seconds: float = Field(default=300, ge=0)
+    # Set: the rate limit lives in Redis, shared by every process and host (e.g. redis://h:6379/0).
     redis_url: str | None = None
+    redis_key_prefix: str = "lms-progress:"
+    # How long a call to Redis may take before the request gets 503 (7503).
+    redis_timeout_seconds: float = Field(default=2.0, gt=0)
     access_log: bool = False
 
     @field_validator("timezone")

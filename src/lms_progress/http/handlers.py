@@ -6,6 +6,8 @@ import logging
 
 from fastapi import FastAPI
 from fastapi.exceptions import RequestValidationError
+from sqlalchemy.exc import DBAPIError, InterfaceError, OperationalError
+from sqlalchemy.exc import TimeoutError as PoolTimeout
 from starlette.exceptions import HTTPException
 from starlette.requests import Request
 from starlette.responses import Response
@@ -45,6 +47,14 @@ async def _validation_error(_request: Request, exc: Exception) -> Response:
     return error_response(ErrorCode.INVALID_PARAMETER, f"{where}: {detail}" if where else detail)
 
 
+async def _store_unavailable(request: Request, exc: Exception) -> Response:
+    # The store is down, restarting, or (SQLite) locked past its busy timeout. SQLAlchemy has
+    # already dropped broken connections from the pool, so the next request reconnects.
+    cause = exc.orig if isinstance(exc, DBAPIError) else exc
+    log.warning("store unavailable on %s %s: %s", request.method, request.url.path, cause)
+    return error_response(ErrorCode.UNAVAILABLE, "The store is unreachable")
+
+
 async def _unexpected(request: Request, exc: Exception) -> Response:
     log.exception("unexpected error on %s %s", request.method, request.url.path)
     return error_response(ErrorCode.SERVER_ERROR)
@@ -54,4 +64,6 @@ def install(app: FastAPI) -> None:
     app.add_exception_handler(ApiError, _api_error)
     app.add_exception_handler(HTTPException, _http_error)
     app.add_exception_handler(RequestValidationError, _validation_error)
+    for store_error in (OperationalError, InterfaceError, PoolTimeout):
+        app.add_exception_handler(store_error, _store_unavailable)
     app.add_exception_handler(Exception, _unexpected)

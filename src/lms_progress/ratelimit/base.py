@@ -19,3 +19,11 @@ class RateLimiter(Protocol):
     async def hit(self, key: str) -> Decision:
         """Count one call for `key` (user and API) if the limit allows it."""
         ...
+
+    async def ping(self) -> None:
+        """Return when the limiter's state is reachable; raise ApiError (503) otherwise."""
+        ...
+
+    async def aclose(self) -> None:
+        """Release connections (the app's shutdown)."""
+        ...

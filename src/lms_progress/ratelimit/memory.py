@@ -24,6 +24,12 @@ class MemoryRateLimiter:
     async def hit(self, key: str) -> Decision:
         return self.hit_sync(key)
 
+    async def ping(self) -> None:
+        return None
+
+    async def aclose(self) -> None:
+        return None
+
     def hit_sync(self, key: str) -> Decision:
         with self._lock:
             now = self._clock()

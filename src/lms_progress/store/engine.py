@@ -8,6 +8,8 @@ from typing import Any
 from sqlalchemy import Connection, Engine, create_engine, event
 from sqlalchemy.engine import make_url
 
+CONNECT_TIMEOUT_SECONDS = 5
+
 
 def make_engine(database_url: str, **kwargs: Any) -> Engine:
     url = make_url(database_url)
@@ -22,8 +24,12 @@ def make_engine(database_url: str, **kwargs: Any) -> Engine:
         event.listen(engine, "connect", _sqlite_on_connect)
         event.listen(engine, "begin", _sqlite_begin_immediate)
         return engine
+    # A checkout pings first, so connections broken by a server restart are replaced, not used.
     kwargs.setdefault("pool_pre_ping", True)
     kwargs.setdefault("pool_size", 10)
+    if url.get_backend_name() == "postgresql" and "connect_timeout" not in url.query:
+        # An unreachable server fails a request in seconds (503), not after the OS's TCP timeout.
+        kwargs.setdefault("connect_args", {"connect_timeout": CONNECT_TIMEOUT_SECONDS})
     return create_engine(url, **kwargs)
 
 
