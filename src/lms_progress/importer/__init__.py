@@ -1,0 +1,1 @@
+"""Bulk import of records from CSV and JSON Lines files, and of the OULAD data set."""

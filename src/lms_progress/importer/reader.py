@@ -1,0 +1,151 @@
+"""Streaming CSV and JSON Lines parsing: one row at a time, into checked tuples.
+
+Nothing here holds more than one row; a bad row is reported (file, line, reason) and skipped so
+that every bad row of a file is found in one pass.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from datetime import tzinfo
+from typing import IO, Any
+
+import orjson
+
+from lms_progress.importer.records import Kind
+
+FORMATS = ("csv", "jsonl")
+
+
+@dataclass(frozen=True, slots=True)
+class BadRow:
+    source: str
+    line: int
+    reason: str
+
+    def __str__(self) -> str:
+        return f"{self.source}:{self.line}: {self.reason}"
+
+
+def format_of_name(file_name: str) -> str | None:
+    lowered = file_name.lower()
+    if lowered.endswith(".csv"):
+        return "csv"
+    if lowered.endswith((".jsonl", ".ndjson", ".json")):
+        return "jsonl"
+    return None
+
+
+Report = Callable[[int, str], None]
+
+
+def read_rows(
+    kind: Kind, stream: IO[bytes], fmt: str, zone: tzinfo, bad: Report
+) -> Iterator[tuple[int, tuple[Any, ...]]]:
+    """(line, values) for each good row of `stream`; `bad(line, reason)` for the others."""
+    text = io.TextIOWrapper(stream, encoding="utf-8-sig", newline="")
+    line = 0
+    try:
+        if fmt == "csv":
+            reader = csv.reader(text, strict=True)
+            rows = _csv_rows(kind, reader, bad)
+        else:
+            rows = _jsonl_rows(kind, text, bad)
+        for line, raw in rows:
+            values = _convert(kind, raw, zone, line, bad)
+            if values is not None:
+                yield line, values
+    except (UnicodeDecodeError, csv.Error) as exc:
+        bad(line + 1, f"unreadable: {exc}")
+    finally:
+        text.detach()
+
+
+def _csv_rows(kind: Kind, reader: Any, bad: Report) -> Iterator[tuple[int, dict[str, str | None]]]:
+    header = next(reader, None)
+    if header is None:
+        return
+    names = [name.strip() for name in header]
+    if not _header_ok(kind, names, bad):
+        return
+    width = len(names)
+    for row in reader:
+        if not row:
+            continue
+        if len(row) != width:
+            bad(reader.line_num, f"{len(row)} fields, the header has {width}")
+            continue
+        yield (
+            reader.line_num,
+            {n: (v if v != "" else None) for n, v in zip(names, row, strict=True)},
+        )
+
+
+def _header_ok(kind: Kind, names: list[str], bad: Report) -> bool:
+    known = set(kind.names)
+    unknown = [name for name in names if name not in known]
+    missing = [c.name for c in kind.columns if c.required and c.name not in names]
+    repeated = {name for name in names if names.count(name) > 1}
+    for problem, what in (
+        (unknown, "unknown columns"),
+        (missing, "missing columns"),
+        (sorted(repeated), "repeated columns"),
+    ):
+        if problem:
+            bad(
+                1,
+                f"{what}: {', '.join(problem)} (the columns of {kind.name}: "
+                f"{', '.join(kind.names)})",
+            )
+            return False
+    return True
+
+
+def _jsonl_rows(kind: Kind, text: IO[str], bad: Report) -> Iterator[tuple[int, dict[str, Any]]]:
+    known = set(kind.names)
+    for line, content in enumerate(text, start=1):
+        if not content.strip():
+            continue
+        try:
+            row = orjson.loads(content)
+        except orjson.JSONDecodeError as exc:
+            bad(line, f"not JSON: {exc}")
+            continue
+        if not isinstance(row, dict):
+            bad(line, "each line must be one JSON object")
+            continue
+        unknown = sorted(set(row) - known)
+        if unknown:
+            bad(line, f"unknown fields: {', '.join(unknown)}")
+            continue
+        yield line, row
+
+
+def _convert(
+    kind: Kind, raw: dict[str, Any], zone: tzinfo, line: int, bad: Report
+) -> tuple[Any, ...] | None:
+    values: list[Any] = []
+    reasons: list[str] = []
+    for column in kind.columns:
+        value = raw.get(column.name)
+        if value is None:
+            if column.required:
+                reasons.append(f"{column.name} is required")
+            values.append(column.default)
+            continue
+        try:
+            values.append(column.parse(value, zone))
+        except ValueError as exc:
+            reasons.append(f"{column.name} {exc} (got {value!r})")
+            values.append(None)
+    if not reasons and kind.check is not None:
+        problem = kind.check(tuple(values))
+        if problem:
+            reasons.append(problem)
+    if reasons:
+        bad(line, "; ".join(reasons))
+        return None
+    return tuple(values)
