@@ -15,6 +15,7 @@ from lms_progress.auth.tokens import TokenAuthenticator
 from lms_progress.catalog.endpoints import router as catalog_router
 from lms_progress.context import AppContext
 from lms_progress.http import handlers
+from lms_progress.http.health import router as health_router
 from lms_progress.learning.endpoints import router as learning_router
 from lms_progress.progress.endpoints import router as progress_router
 from lms_progress.progress.repository import ProgressRepository
@@ -64,6 +65,7 @@ def create_app(
     app.include_router(progress_router)
     app.include_router(catalog_router)
     app.include_router(learning_router)
+    app.include_router(health_router)
     return app
 
 
