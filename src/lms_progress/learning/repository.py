@@ -122,10 +122,11 @@ def enrol(
     A new enrolment starts from nothing: completions of an earlier, ended one do not carry over."""
     require_active_learner(connection, learner_id)
     course = require_row(connection, courses, course_id, "course")
+    if batch_id is not None:
+        require_batch_of(connection, course_id, batch_id)
     if course.type == BLENDED:
         if batch_id is None:
             raise ApiError(ErrorCode.VALIDATION_FAILED, "a blended course needs a batchId")
-        require_batch_of(connection, course_id, batch_id)
     elif batch_id is not None:
         raise ApiError(ErrorCode.VALIDATION_FAILED, "only blended courses (type 2) have batches")
     already = connection.execute(
