@@ -37,10 +37,13 @@ class LmsServer:
     """`uvicorn lms_progress.app:factory` in its own process, on a temporary SQLite file that the
     test fills through `engine` (the same write functions the service uses)."""
 
-    def __init__(self, directory: Path, **settings: object) -> None:
-        self.database_url = f"sqlite:///{directory / 'lms.db'}"
+    def __init__(
+        self, directory: Path, database_url: str | None = None, **settings: object
+    ) -> None:
+        self.database_url = database_url or f"sqlite:///{directory / 'lms.db'}"
         self.engine: Engine = make_engine(self.database_url)
-        migrate.upgrade(self.engine)
+        if database_url is None:
+            migrate.upgrade(self.engine)
         self._settings = {f"LMS_PROGRESS_{k.upper()}": str(v) for k, v in settings.items()}
         self._log = directory / "server.log"
         self._process: subprocess.Popen[bytes] | None = None
