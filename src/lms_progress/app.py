@@ -16,6 +16,7 @@ from lms_progress.catalog.endpoints import router as catalog_router
 from lms_progress.context import AppContext
 from lms_progress.http import handlers
 from lms_progress.http.health import router as health_router
+from lms_progress.importer.endpoints import router as import_router
 from lms_progress.learning.endpoints import router as learning_router
 from lms_progress.progress.endpoints import router as progress_router
 from lms_progress.progress.repository import ProgressRepository
@@ -66,6 +67,7 @@ def create_app(
     app.include_router(catalog_router)
     app.include_router(learning_router)
     app.include_router(health_router)
+    app.include_router(import_router)
     return app
 
 

@@ -13,6 +13,7 @@ from rich.console import Console
 
 from lms_progress import __version__, progress_view
 from lms_progress.auth.tokens import Operation, create_token, ensure_user, revoke_token
+from lms_progress.importer import command as importer_command
 from lms_progress.settings import Settings
 from lms_progress.store import migrate
 from lms_progress.store.engine import make_engine
@@ -27,6 +28,8 @@ token_app = typer.Typer(help="API tokens.", no_args_is_help=True)
 app.add_typer(db_app, name="db")
 app.add_typer(token_app, name="token")
 app.command("progress")(progress_view.progress)
+app.command("import")(importer_command.import_files)
+app.command("import-oulad")(importer_command.import_oulad)
 
 console = Console(highlight=False)
 err = Console(stderr=True, highlight=False)

@@ -26,6 +26,8 @@ class Settings(BaseSettings):
     # How long a call to Redis may take before the request gets 503 (7503).
     redis_timeout_seconds: float = Field(default=2.0, gt=0)
     access_log: bool = False
+    # The largest body `POST /api/v1/import/{kind}` accepts (413 beyond).
+    import_max_bytes: int = Field(default=50 * 1024 * 1024, ge=1)
 
     @field_validator("timezone")
     @classmethod

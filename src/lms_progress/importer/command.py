@@ -1,0 +1,181 @@
+"""The `lms-progress import` and `import-oulad` commands (registered in cli.py)."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import IO, Annotated
+from zoneinfo import ZoneInfo
+
+import typer
+from rich.console import Console
+from rich.progress import BarColumn, DownloadColumn, Progress, TimeRemainingColumn
+from rich.table import Table
+from sqlalchemy import Engine, select
+
+from lms_progress.importer.load import Report, Source, import_sources
+from lms_progress.importer.oulad import load_oulad, oulad_bytes
+from lms_progress.importer.reader import FORMATS, format_of_name
+from lms_progress.importer.records import KINDS, kind_of_file
+from lms_progress.settings import Settings
+from lms_progress.store import migrate
+from lms_progress.store.engine import make_engine
+from lms_progress.store.schema import organisation
+
+console = Console(highlight=False)
+err = Console(stderr=True, highlight=False)
+
+# Show a progress bar only when the input is big enough to take a noticeable time.
+PROGRESS_FROM_BYTES = 2_000_000
+
+DbOption = Annotated[
+    Path | None,
+    typer.Option(
+        "--db", help="SQLite file to use instead of LMS_PROGRESS_DATABASE_URL.", dir_okay=False
+    ),
+]
+CheckOption = Annotated[
+    bool, typer.Option("--check", help="Read and check everything, write nothing.")
+]
+
+
+def import_files(
+    files: Annotated[
+        list[Path],
+        typer.Argument(
+            help="CSV or JSON Lines files, one kind of record each.",
+            exists=True,
+            dir_okay=False,
+            readable=True,
+        ),
+    ],
+    kind: Annotated[
+        str | None,
+        typer.Option(
+            help=f"Kind of record in every file ({', '.join(KINDS)}); "
+            "by default the start of each file name (completions.csv, enrolments-2024.jsonl).",
+        ),
+    ] = None,
+    fmt: Annotated[
+        str | None,
+        typer.Option("--format", help="csv or jsonl; by default the file name's extension."),
+    ] = None,
+    db: DbOption = None,
+    check: CheckOption = False,
+) -> None:
+    """Import records from CSV or JSON Lines files: all or nothing, and running the same files
+    again changes nothing. Columns: docs/import.md."""
+    sources = []
+    for path in files:
+        chosen = KINDS.get(kind.lower()) if kind else kind_of_file(path.name)
+        if chosen is None:
+            raise _fail(
+                f"{path}: say which kind of record it holds with --kind "
+                f"({', '.join(KINDS)}) or name the file after it (e.g. learners.csv)"
+            )
+        file_format = fmt.lower() if fmt else format_of_name(path.name)
+        if file_format not in FORMATS:
+            raise _fail(f"{path}: say its format with --format csv or --format jsonl")
+        sources.append(
+            Source(str(path), chosen, file_format, _opener(path), size=path.stat().st_size)
+        )
+    engine = _engine(db)
+    zone = _zone(engine)
+    total = sum(source.size or 0 for source in sources)
+    with _progress(total, "importing") as advance:
+        report = import_sources(engine, sources, zone=zone, progress=advance, dry_run=check)
+    _print(report, check)
+
+
+def import_oulad(
+    directory: Annotated[
+        Path,
+        typer.Argument(
+            help="Directory with the OULAD CSV files (courses.csv, assessments.csv, "
+            "studentRegistration.csv, studentAssessment.csv).",
+            exists=True,
+            file_okay=False,
+        ),
+    ],
+    db: DbOption = None,
+    check: CheckOption = False,
+) -> None:
+    """Load the Open University Learning Analytics Dataset (CC BY 4.0; Kuzilek, Hlosta and
+    Zdrahal, Scientific Data 4, 170171, 2017) into the store. Mapping: docs/import.md."""
+    engine = _engine(db)
+    with _progress(oulad_bytes(directory), "loading OULAD") as advance:
+        report = load_oulad(engine, directory, progress=advance, dry_run=check)
+    _print(report, check)
+
+
+def _opener(path: Path) -> Callable[[], IO[bytes]]:
+    return lambda: path.open("rb")
+
+
+def _fail(message: str) -> typer.Exit:
+    err.print(f"[red]error:[/red] {message}")
+    return typer.Exit(code=1)
+
+
+def _engine(db: Path | None) -> Engine:
+    settings = Settings()
+    if db is not None:
+        settings = settings.model_copy(update={"database_url": f"sqlite:///{db}"})
+    engine = make_engine(settings.database_url)
+    if settings.is_sqlite:
+        migrate.upgrade(engine)
+    elif not migrate.is_up_to_date(engine):
+        raise _fail("the database schema is not up to date: run `lms-progress db upgrade`")
+    return engine
+
+
+def _zone(engine: Engine) -> ZoneInfo:
+    """Dates without a zone in the files are the organisation's, as dates on the wire are."""
+    configured = Settings().timezone
+    if configured:
+        return ZoneInfo(configured)
+    with engine.connect() as connection:
+        stored = connection.execute(select(organisation.c.timezone)).scalar()
+    return ZoneInfo(stored or "UTC")
+
+
+@contextmanager
+def _progress(total: int, what: str) -> Iterator[Callable[[int], None] | None]:
+    if total < PROGRESS_FROM_BYTES or not err.is_terminal:
+        yield None
+        return
+    columns = (f"[bold]{what}[/bold]", BarColumn(), DownloadColumn(), TimeRemainingColumn())
+    with Progress(*columns, console=err, transient=True) as progress:
+        task = progress.add_task(what, total=total)
+        yield lambda done: progress.advance(task, done)
+
+
+def _print(report: Report, check: bool) -> None:
+    errors = report.sorted_errors()
+    for error in errors:
+        err.print(f"[red]{error.source}:{error.line}[/red]: {error.reason}", soft_wrap=True)
+    table = Table("records", "read", "added", "already present", title=None)
+    for kind, count in report.counts.items():
+        if count.read:
+            table.add_row(kind, str(count.read), str(count.added), str(count.present))
+    console.print(table)
+    for note in report.notes:
+        console.print(f"- {note}", soft_wrap=True)
+    rows = sum(count.read for count in report.counts.values())
+    rate = rows / report.seconds if report.seconds else 0.0
+    if errors:
+        console.print(
+            f"[red]{len(errors)} bad rows: nothing was written.[/red] "
+            "Fix them and run the import again."
+        )
+        raise typer.Exit(code=1)
+    if check:
+        console.print(
+            f"checked {rows} records in {report.seconds:.2f} s: all good, nothing written"
+        )
+        return
+    console.print(
+        f"imported in {report.seconds:.2f} s ({rate:,.0f} records/s); "
+        f"{report.recounted} enrolments recounted"
+    )
