@@ -6,10 +6,17 @@ Outside CI an unreachable server skips its tests with a reason that says so (sho
 
 from __future__ import annotations
 
+import contextlib
 import os
+import shutil
+import socket
+import subprocess
+import tempfile
+import time
 import uuid
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
+from pathlib import Path
 
 import pytest
 from sqlalchemy import Engine, create_engine, text
@@ -103,3 +110,96 @@ def delete_redis_keys(prefix: str, url: str = REDIS_URL) -> None:
             client.delete(*keys)
     finally:
         client.close()
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+def wait_until(ready: Callable[[], bool], what: str, timeout: float = 30) -> None:
+    deadline = time.monotonic() + timeout
+    while not ready():
+        if time.monotonic() > deadline:
+            raise TimeoutError(f"{what} not ready after {timeout} s")
+        time.sleep(0.05)
+
+
+def postgres_bin() -> Path | None:
+    """The installed PostgreSQL's server programs (initdb, pg_ctl), or None."""
+    found = shutil.which("pg_ctl")
+    if found:
+        return Path(found).parent
+    if shutil.which("pg_config"):
+        bindir = subprocess.run(
+            ["pg_config", "--bindir"], capture_output=True, text=True, check=False
+        ).stdout.strip()
+        if bindir and (Path(bindir) / "pg_ctl").exists():
+            return Path(bindir)
+    return None
+
+
+class ThrowawayPostgres:
+    """A PostgreSQL server of the test's own (initdb into a temporary directory, another port),
+    to stop and start at will. initdb refuses to run as root: then it runs as `postgres`."""
+
+    def __init__(self) -> None:
+        bindir = postgres_bin()
+        if bindir is None:
+            raise FileNotFoundError("no PostgreSQL server programs (pg_ctl, initdb) found")
+        self._bin = bindir
+        self.port = free_port()
+        self.directory = Path(tempfile.mkdtemp(prefix="lms-progress-pg-"))
+        self._as_user: list[str] = []
+        if os.geteuid() == 0:
+            shutil.chown(self.directory, "postgres", "postgres")
+            self._as_user = ["runuser", "-u", "postgres", "--"]
+        self.data = self.directory / "data"
+        self.url = f"postgresql+psycopg://postgres@127.0.0.1:{self.port}/postgres"
+
+    def _run(self, program: str, *args: str) -> None:
+        command = [*self._as_user, str(self._bin / program), *args]
+        result = subprocess.run(command, capture_output=True, text=True, check=False)
+        if result.returncode != 0:
+            raise RuntimeError(f"{program} failed: {result.stdout}{result.stderr}")
+
+    def init(self) -> None:
+        self._run("initdb", "-D", str(self.data), "-A", "trust", "-U", "postgres", "--no-sync")
+
+    def start(self) -> None:
+        options = f"-p {self.port} -k {self.directory} -c listen_addresses=127.0.0.1 -c fsync=off"
+        log = str(self.directory / "server.log")
+        self._run("pg_ctl", "-D", str(self.data), "-o", options, "-l", log, "-w", "start")
+
+    def stop(self) -> None:
+        self._run("pg_ctl", "-D", str(self.data), "-m", "fast", "-w", "stop")
+
+    def remove(self) -> None:
+        with contextlib.suppress(RuntimeError):
+            self.stop()
+        shutil.rmtree(self.directory, ignore_errors=True)
+
+
+class ThrowawayRedis:
+    """A Redis server of the test's own on a free port, without persistence."""
+
+    def __init__(self, directory: Path) -> None:
+        self.port = free_port()
+        self.url = f"redis://127.0.0.1:{self.port}/0"
+        self._directory = directory
+        self._process: subprocess.Popen[bytes] | None = None
+
+    def start(self) -> None:
+        command = ["redis-server", "--port", str(self.port), "--bind", "127.0.0.1"]
+        command += ["--save", "", "--appendonly", "no", "--dir", str(self._directory)]
+        self._process = subprocess.Popen(
+            command, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL
+        )
+        wait_until(lambda: redis_reachable(self.url) is None, "redis-server", timeout=10)
+
+    def stop(self) -> None:
+        if self._process is not None:
+            self._process.terminate()
+            self._process.wait(timeout=10)
+            self._process = None

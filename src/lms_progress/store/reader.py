@@ -13,6 +13,7 @@ from typing import Any, cast
 
 from sqlalchemy import Engine
 from sqlalchemy.exc import DBAPIError
+from sqlalchemy.exc import TimeoutError as PoolTimeout
 from sqlalchemy.sql import ClauseElement
 from sqlalchemy.sql.compiler import SQLCompiler
 
@@ -50,8 +51,9 @@ class Reader:
     def fetch(self, prepared: Prepared, **values: Any) -> list[tuple[Any, ...]]:
         try:
             connection = self.engine.raw_connection()
-        except DBAPIError as exc:
-            log.warning("store unreachable: %s", exc.orig)
+        except (DBAPIError, PoolTimeout, self._driver_error) as exc:
+            # raw_connection() raises the driver's own error (not wrapped) when connecting fails.
+            log.warning("store unreachable: %s", getattr(exc, "orig", exc))
             raise ApiError(ErrorCode.UNAVAILABLE, "The store is unreachable") from None
         try:
             cursor = connection.cursor()
