@@ -74,6 +74,10 @@ def serve(
     access_log: Annotated[
         bool | None, typer.Option(help="Log every request (default: LMS_PROGRESS_ACCESS_LOG).")
     ] = None,
+    workers: Annotated[
+        int,
+        typer.Option(min=1, help="Server processes; more than one needs LMS_PROGRESS_REDIS_URL."),
+    ] = 1,
 ) -> None:
     """Run the API server. An embedded SQLite store is brought up to date first."""
     import uvicorn
@@ -83,6 +87,12 @@ def serve(
     if demo and db is None:
         db = Path(tempfile.mkdtemp(prefix="lms-progress-demo-")) / "demo.db"
     settings = settings_for(db)
+    if workers > 1 and not settings.redis_url:
+        # Each process would keep its own count, and the limit would be `workers` times too high.
+        raise fail(
+            "--workers above 1 needs a rate limit shared by the processes: "
+            "set LMS_PROGRESS_REDIS_URL (e.g. redis://127.0.0.1:6379/0)"
+        )
     engine = make_engine(settings.database_url)
     if settings.is_sqlite:
         migrate.upgrade(engine)
@@ -113,6 +123,7 @@ def serve(
         port=port,
         access_log=settings.access_log if access_log is None else access_log,
         log_level="info",
+        workers=workers,
     )
 
 
