@@ -7,9 +7,11 @@ from sqlalchemy import Engine, select
 from starlette.testclient import TestClient
 
 from lms_progress import demo
+from lms_progress.app import create_app
 from lms_progress.auth.tokens import Operation, hash_token, revoke_token
+from lms_progress.settings import Settings
 from lms_progress.store.schema import api_tokens
-from tests.conftest import auth, new_token
+from tests.conftest import FakeClock, auth, new_token
 
 URL = f"/api/v1/learners/{demo.LEARNER_ID}/course-progress"
 
@@ -48,13 +50,50 @@ def test_schemes_accepted(client: TestClient, demo_store: Engine, scheme: str) -
     assert client.get(URL, headers=auth(token, scheme)).status_code == 200
 
 
-def test_revoked_token_is_401_at_once(client: TestClient, demo_store: Engine) -> None:
-    token = new_token(demo_store, Operation.READ)
-    assert client.get(URL, headers=auth(token)).status_code == 200
-    with demo_store.begin() as connection:
+def revoke(engine: Engine, token: str) -> None:
+    with engine.begin() as connection:
         assert revoke_token(connection, token, now=1) is True
         assert revoke_token(connection, token, now=2) is False
-    assert_error(client.get(URL, headers=auth(token)), 401, 7211)
+
+
+def test_revoked_token_is_401_at_once_without_a_cache(
+    settings: Settings, demo_store: Engine
+) -> None:
+    app = create_app(settings.model_copy(update={"token_cache_seconds": 0}))
+    token = new_token(demo_store, Operation.READ)
+    with TestClient(app) as client:
+        assert client.get(URL, headers=auth(token)).status_code == 200
+        revoke(demo_store, token)
+        assert_error(client.get(URL, headers=auth(token)), 401, 7211)
+
+
+def test_revocation_elsewhere_takes_effect_within_the_cache_time(
+    settings: Settings, demo_store: Engine
+) -> None:
+    wall = FakeClock(now=1_000_000.0)
+    app = create_app(settings.model_copy(update={"token_cache_seconds": 5}), wall_clock=wall)
+    token = new_token(demo_store, Operation.READ)
+    with TestClient(app) as client:
+        assert client.get(URL, headers=auth(token)).status_code == 200
+        revoke(demo_store, token)
+        wall.advance(4.9)
+        assert client.get(URL, headers=auth(token)).status_code == 200  # still cached
+        wall.advance(0.2)
+        assert_error(client.get(URL, headers=auth(token)), 401, 7211)
+        wall.advance(60)
+        assert_error(client.get(URL, headers=auth(token)), 401, 7211)
+
+
+def test_a_cached_token_still_expires_on_time(settings: Settings, demo_store: Engine) -> None:
+    wall = FakeClock(now=1_000_000.0)
+    app = create_app(settings.model_copy(update={"token_cache_seconds": 60}), wall_clock=wall)
+    token = new_token(demo_store, Operation.READ, expires_at=1_000_010)
+    with TestClient(app) as client:
+        assert client.get(URL, headers=auth(token)).status_code == 200
+        wall.advance(9)
+        assert client.get(URL, headers=auth(token)).status_code == 200
+        wall.advance(1)
+        assert_error(client.get(URL, headers=auth(token)), 401, 7211)
 
 
 def test_expired_token_is_401(client: TestClient, demo_store: Engine) -> None:

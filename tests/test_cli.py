@@ -122,6 +122,9 @@ def demo_server(tmp_path: Path) -> Iterator[tuple[str, str]]:
             process.wait(timeout=10)
         except subprocess.TimeoutExpired:
             process.kill()
+            process.wait()
+        if process.stdout is not None:
+            process.stdout.close()
 
 
 def test_serve_demo_prints_a_curl_that_answers_the_seed(demo_server: tuple[str, str]) -> None:

@@ -9,6 +9,7 @@ from zoneinfo import ZoneInfo
 
 from fastapi import FastAPI
 from sqlalchemy import Engine, select
+from starlette.types import Receive, Scope, Send
 
 from lms_progress import __version__
 from lms_progress.auth.tokens import TokenAuthenticator
@@ -19,6 +20,7 @@ from lms_progress.http.health import router as health_router
 from lms_progress.importer.endpoints import router as import_router
 from lms_progress.learning.endpoints import router as learning_router
 from lms_progress.progress.endpoints import router as progress_router
+from lms_progress.progress.fastpath import ProgressFastPath
 from lms_progress.progress.repository import ProgressRepository
 from lms_progress.ratelimit.base import RateLimiter
 from lms_progress.ratelimit.memory import MemoryRateLimiter
@@ -28,6 +30,18 @@ from lms_progress.store import migrate
 from lms_progress.store.engine import make_engine
 from lms_progress.store.reader import Reader
 from lms_progress.store.schema import organisation
+
+
+class LmsApp(FastAPI):
+    """FastAPI, with the progress reads answered before the framework's middleware and routing
+    (progress/fastpath.py says why)."""
+
+    fast_path: ProgressFastPath | None = None
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if self.fast_path is not None and await self.fast_path.handle(scope, send):
+            return
+        await super().__call__(scope, receive, send)
 
 
 def create_app(
@@ -51,11 +65,11 @@ def create_app(
         reader=reader,
         zone=ZoneInfo(settings.timezone or organisation_timezone(engine)),
         limiter=limiter or make_limiter(settings, clock),
-        authenticator=TokenAuthenticator(reader),
+        authenticator=TokenAuthenticator(reader, settings.token_cache_seconds),
         progress=ProgressRepository(reader),
         wall_clock=wall_clock,
     )
-    app = FastAPI(
+    app = LmsApp(
         lifespan=lifespan,
         title="lms-progress",
         version=__version__,
@@ -64,6 +78,8 @@ def create_app(
     app.state.ctx = ctx
     handlers.install(app)
     app.include_router(progress_router)
+    if settings.fast_path:
+        app.fast_path = ProgressFastPath(ctx)
     app.include_router(catalog_router)
     app.include_router(learning_router)
     app.include_router(health_router)
@@ -75,6 +91,7 @@ def create_app(
 async def lifespan(app: FastAPI) -> AsyncIterator[None]:
     yield
     await app.state.ctx.limiter.aclose()
+    app.state.ctx.reader.close()
 
 
 def make_limiter(settings: Settings, clock: Callable[[], float] | None = None) -> RateLimiter:

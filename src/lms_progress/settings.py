@@ -26,8 +26,12 @@ class Settings(BaseSettings):
     # How long a call to Redis may take before the request gets 503 (7503).
     redis_timeout_seconds: float = Field(default=2.0, gt=0)
     access_log: bool = False
+    # How long a valid token is remembered; a revocation elsewhere takes effect within it.
+    token_cache_seconds: float = Field(default=5, ge=0, le=3600)
     # The largest body `POST /api/v1/import/{kind}` accepts (413 beyond).
     import_max_bytes: int = Field(default=50 * 1024 * 1024, ge=1)
+    # Serve the progress reads through the ASGI fast path (progress/fastpath.py).
+    fast_path: bool = True
 
     @field_validator("timezone")
     @classmethod

@@ -71,10 +71,20 @@ def token_from_header(header: str | None) -> str:
 
 
 class TokenAuthenticator:
-    """Resolves a request's token to its principal: one indexed lookup by hash."""
+    """Resolves a request's token to its principal: one indexed lookup by hash.
 
-    def __init__(self, reader: Reader) -> None:
+    With `cache_seconds` > 0 a valid token's principal is remembered for that long, so that a
+    client's run of calls costs one lookup, not one per call: a revocation made elsewhere (another
+    process, the CLI) then takes effect within that time. Unknown or refused tokens are never
+    cached, and a cached token still expires on time.
+    """
+
+    _MAX_CACHED = 10_000
+
+    def __init__(self, reader: Reader, cache_seconds: float = 0) -> None:
         self._reader = reader
+        self._cache_seconds = cache_seconds
+        self._cache: dict[str, tuple[Principal, float, int | None]] = {}
         self._lookup = reader.prepare(
             select(
                 api_tokens.c.user_id,
@@ -86,15 +96,30 @@ class TokenAuthenticator:
 
     def authenticate(self, header: str | None, now: float) -> Principal:
         token = token_from_header(header)
+        cached = self._cache.get(token)
+        if cached is not None:
+            principal, fresh_until, expires_at = cached
+            if now < fresh_until and (expires_at is None or now < expires_at):
+                return principal
+            del self._cache[token]
         rows = self._reader.fetch(self._lookup, token_hash=hash_token(token))
         if not rows:
             raise ApiError(ErrorCode.TOKEN_INVALID)
         user_id, scopes, expires_at, revoked_at = rows[0]
         if revoked_at is not None or (expires_at is not None and expires_at <= now):
             raise ApiError(ErrorCode.TOKEN_INVALID, "The OAuth token has expired or was revoked")
-        return Principal(
+        principal = Principal(
             user_id=user_id, operations=frozenset(Operation(op) for op in scopes.split())
         )
+        if self._cache_seconds > 0:
+            if len(self._cache) >= self._MAX_CACHED:
+                self._cache.clear()
+            self._cache[token] = (principal, now + self._cache_seconds, expires_at)
+        return principal
+
+    def forget(self, token: str) -> None:
+        """Drop a token from this process's cache (after revoking it here)."""
+        self._cache.pop(token, None)
 
 
 def ensure_user(connection: Connection, user_id: int | None, name: str, now: int) -> int:

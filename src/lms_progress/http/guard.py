@@ -22,24 +22,34 @@ def context(request: Request) -> AppContext:
     return ctx
 
 
+async def admit(
+    ctx: AppContext, authorization: str | None, operation: Operation, api: str
+) -> Principal:
+    """Token, then scope, then the rate limit for `api` (a route template): the caller's
+    principal, or an ApiError (401, 403, 429). Shared by the routes and the progress fast path."""
+    principal = ctx.authenticator.authenticate(authorization, ctx.wall_clock())
+    if not principal.allows(operation):
+        raise ApiError(
+            ErrorCode.INVALID_SCOPE,
+            f"Invalid OAuth scope: this call needs ZOHOPEOPLE.training.{operation.value}",
+        )
+    # Per user and per API, the API being the route template (not the concrete path).
+    decision = await ctx.limiter.hit(f"{principal.user_id}:{api}")
+    if not decision.allowed:
+        raise ApiError(
+            ErrorCode.THRESHOLD_LOCKED, headers={"Retry-After": str(decision.retry_after)}
+        )
+    return principal
+
+
 def require(operation: Operation) -> Callable[[Request], Awaitable[Principal]]:
     async def guard(request: Request) -> Principal:
-        ctx: AppContext = request.app.state.ctx
-        principal = ctx.authenticator.authenticate(
-            request.headers.get("authorization"), ctx.wall_clock()
+        return await admit(
+            request.app.state.ctx,
+            request.headers.get("authorization"),
+            operation,
+            request.scope["route"].path,
         )
-        if not principal.allows(operation):
-            raise ApiError(
-                ErrorCode.INVALID_SCOPE,
-                f"Invalid OAuth scope: this call needs ZOHOPEOPLE.training.{operation.value}",
-            )
-        # Per user and per API, the API being the route template (not the concrete path).
-        decision = await ctx.limiter.hit(f"{principal.user_id}:{request.scope['route'].path}")
-        if not decision.allowed:
-            raise ApiError(
-                ErrorCode.THRESHOLD_LOCKED, headers={"Retry-After": str(decision.retry_after)}
-            )
-        return principal
 
     guard.__name__ = f"require_{operation.value.lower()}"
     return guard

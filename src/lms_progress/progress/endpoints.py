@@ -1,30 +1,17 @@
-"""The progress endpoints: P1 (the seed) and P2 (one course, optionally one batch)."""
+"""The progress routes, P1 (the seed) and P2. They define the OpenAPI description and serve
+whatever the fast path (fastpath.py) leaves to the framework; both answer through service.py."""
 
 from __future__ import annotations
 
-from dataclasses import replace
-from datetime import tzinfo
 from typing import Any
 
-import orjson
 from fastapi import APIRouter, Query
 from starlette.requests import Request
 from starlette.responses import Response
 
-from lms_progress.context import AppContext
-from lms_progress.errors import ApiError, ErrorCode
-from lms_progress.http import params
 from lms_progress.http.guard import ReadAccess
-from lms_progress.progress import repository as col
-from lms_progress.progress.repository import LearnerPage
-from lms_progress.progress.rules import (
-    COURSE_TYPES,
-    completed_in,
-    completion_percentage,
-    completion_status,
-    format_date,
-    local_date,
-)
+from lms_progress.progress import service
+from lms_progress.progress.service import P1, P2_BATCH, P2_COURSE
 
 router = APIRouter(tags=["progress"])
 
@@ -39,152 +26,40 @@ _ERRORS: dict[int | str, dict[str, Any]] = {
         (429, "Threshold lock (7209), with Retry-After"),
     )
 }
-
-
-def progress_row(row: tuple[Any, ...], zone: tzinfo, mandatory_only: bool) -> dict[str, Any]:
-    """One `courseProgress` item, keys in the seed's order."""
-    if mandatory_only:
-        total, done, last = (
-            row[col.MANDATORY_TOTAL],
-            row[col.MANDATORY_COMPLETED],
-            row[col.LAST_MANDATORY_COMPLETED_AT],
-        )
-    else:
-        total, done, last = row[col.TOTAL], row[col.COMPLETED], row[col.LAST_COMPLETED_AT]
-    completed_at = row[col.COMPLETED_AT]
-    enrolled = local_date(row[col.ENROLLED_AT], zone)
-    completed_on = local_date(completed_at, zone) if completed_at is not None else None
-    last_on = local_date(last, zone) if last is not None else None
-    batch_id = row[col.BATCH_ID]
-    course_type = row[col.TYPE]
-    awarded = row[col.AWARDED]
-    return {
-        "batchName": row[col.BATCH_NAME] if batch_id is not None else "",
-        "courseType": COURSE_TYPES[course_type],
-        "totalEntitiesCount": total,
-        "enrolledDate": format_date(enrolled),
-        "batchId": batch_id if batch_id is not None else "",
-        "type": course_type,
-        "completedIn": completed_in(enrolled, completed_on or last_on) if last_on else "",
-        "completedEntitiesCount": done,
-        "completionPercentage": completion_percentage(done, total),
-        "courseName": row[col.COURSE_NAME],
-        "managerEvaluationTotalMarks": awarded if awarded is not None else "",
-        "managerEvaluationMarks": row[col.MAXIMUM] if awarded is not None else "",
-        "completionDate": format_date(completed_on) if completed_on else "",
-        "completionStatus": completion_status(
-            completed=completed_at is not None,
-            started=row[col.STARTED_AT] is not None,
-            completed_count=done,
-        ),
-        "courseId": row[col.COURSE_ID],
-    }
-
-
-def render(
-    learner_id: int, page: LearnerPage, limit: int, zone: tzinfo, mandatory_only: bool = False
-) -> Response:
-    rows = page.rows
-    body = {
-        "courseProgress": [progress_row(r, zone, mandatory_only) for r in rows[:limit]],
-        "code": 200,
-        "learnerId": str(learner_id),
-        "learnerName": page.name,
-        "learnerImageURL": page.image_url,
-        "hasMoreRecords": len(rows) > limit,
-        "status": "success",
-    }
-    return Response(orjson.dumps(body), media_type=JSON)
-
-
-@router.get(
-    "/api/v1/learners/{learnerId}/course-progress",
-    summary="Single learner, all course progress (P1)",
-    responses=_ERRORS,
+START_INDEX = Query(default=None, description="0-based record offset (default 0)")
+PROGRESS_TYPE = Query(
+    default=None, description="0: all entities (default); 1: mandatory entities only"
 )
+
+
+@router.get(P1, summary="Single learner, all course progress (P1)", responses=_ERRORS)
 async def learner_course_progress(
     request: Request,
     _principal: ReadAccess,
-    learnerId: str,
-    startIndex: str | None = Query(default=None, description="0-based record offset"),
+    learnerId: str,  # Zoho's parameter names
+    startIndex: str | None = START_INDEX,
 ) -> Response:
-    ctx: AppContext = request.app.state.ctx
-    learner_id = params.path_id(learnerId, "learnerId")
-    offset = params.start_index(startIndex)
-    limit = ctx.settings.page_size
-    page = ctx.progress.learner_page(learner_id, offset=offset, limit=limit)
-    if page is None:
-        raise ApiError(ErrorCode.NOT_FOUND, f"learner {learner_id} not found")
-    return render(learner_id, page, limit, ctx.zone)
+    body = service.learner_progress(request.app.state.ctx, learnerId, startIndex)
+    return Response(body, media_type=JSON)
 
 
-async def _single_course(
-    ctx: AppContext,
-    learner_text: str,
-    course_text: str,
-    batch_text: str | None,
-    start_text: str | None,
-    progress_type: str | None,
-) -> Response:
-    course_id = params.path_id(course_text, "courseId")
-    # Zoho: batch id 0 stands for "no batch" (a self-paced course) where a path needs one.
-    batch_id = None if batch_text in (None, "0") else params.path_id(batch_text, "batchId")
-    learner_id = params.path_id(learner_text, "learnerId")
-    offset = params.start_index(start_text)
-    mandatory_only = params.choice(progress_type, "progressType", (0, 1), 0) == 1
-    limit = ctx.settings.page_size
-    # At most one active enrolment matches, so read it whole and apply the offset here: that
-    # keeps "not enrolled" (404) apart from "past the end" (200, empty) at any startIndex.
-    page = ctx.progress.learner_page(
-        learner_id, offset=0, limit=limit, course_id=course_id, batch_id=batch_id
-    )
-    rows = page.rows if page is not None else []
-    if batch_text == "0":
-        rows = [r for r in rows if r[col.BATCH_ID] is None]
-    if page is None or not rows:
-        _explain_not_found(ctx, learner_id, course_id, batch_id, page is None)
-    assert page is not None
-    return render(learner_id, replace(page, rows=rows[offset:]), limit, ctx.zone, mandatory_only)
-
-
-def _explain_not_found(
-    ctx: AppContext, learner_id: int, course_id: int, batch_id: int | None, no_learner: bool
-) -> None:
-    """Say which of learner, course, batch or enrolment is missing (only on the error path)."""
-    if not ctx.progress.course_exists(course_id):
-        raise ApiError(ErrorCode.NOT_FOUND, f"course {course_id} not found")
-    if batch_id is not None and ctx.progress.batch_course(batch_id) != course_id:
-        raise ApiError(ErrorCode.NOT_FOUND, f"batch {batch_id} not found in course {course_id}")
-    if no_learner:
-        raise ApiError(ErrorCode.NOT_FOUND, f"learner {learner_id} not found")
-    where = f"batch {batch_id} of course {course_id}" if batch_id else f"course {course_id}"
-    raise ApiError(ErrorCode.NOT_FOUND, f"learner {learner_id} is not enrolled in {where}")
-
-
-@router.get(
-    "/api/v1/courses/{courseId}/learners/{learnerId}/course-progress",
-    summary="One learner's progress in one course (P2)",
-    responses=_ERRORS,
-)
+@router.get(P2_COURSE, summary="One learner's progress in one course (P2)", responses=_ERRORS)
 async def course_learner_progress(
     request: Request,
     _principal: ReadAccess,
     courseId: str,
     learnerId: str,
-    startIndex: str | None = None,
-    progressType: str | None = Query(
-        default=None, description="0: all entities (default); 1: mandatory entities only"
-    ),
+    startIndex: str | None = START_INDEX,
+    progressType: str | None = PROGRESS_TYPE,
 ) -> Response:
-    return await _single_course(
+    body = service.course_progress(
         request.app.state.ctx, learnerId, courseId, None, startIndex, progressType
     )
+    return Response(body, media_type=JSON)
 
 
 @router.get(
-    "/api/v1/courses/{courseId}/batches/{batchId}/learners/{learnerId}/course-progress",
-    summary="One learner's progress in one batch of a course (P2)",
-    responses=_ERRORS,
+    P2_BATCH, summary="One learner's progress in one batch of a course (P2)", responses=_ERRORS
 )
 async def batch_learner_progress(
     request: Request,
@@ -192,9 +67,10 @@ async def batch_learner_progress(
     courseId: str,
     batchId: str,
     learnerId: str,
-    startIndex: str | None = None,
-    progressType: str | None = None,
+    startIndex: str | None = START_INDEX,
+    progressType: str | None = PROGRESS_TYPE,
 ) -> Response:
-    return await _single_course(
+    body = service.course_progress(
         request.app.state.ctx, learnerId, courseId, batchId, startIndex, progressType
     )
+    return Response(body, media_type=JSON)
