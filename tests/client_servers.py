@@ -102,6 +102,7 @@ class Seen:
     path: str
     query: dict[str, str]
     form: dict[str, str]
+    body: bytes
     headers: dict[str, str]
     at: float
 
@@ -161,7 +162,8 @@ class ScriptedServer:
             method=scope["method"],
             path=scope["path"],
             query=dict(parse_qsl(scope["query_string"].decode())),
-            form=dict(parse_qsl(body.decode())),
+            form=dict(parse_qsl(body.decode(errors="replace"))),
+            body=body,
             headers={k.decode().lower(): v.decode() for k, v in scope["headers"]},
             at=time.monotonic(),
         )

@@ -369,3 +369,14 @@ def test_5xx_retries_are_bounded(scripted: ScriptedServer) -> None:
         with pytest.raises(ServerError):
             client.request("POST", "/api/v1/courses")
         assert len(scripted.seen) == 4
+
+
+def test_other_calls_send_json_with_the_same_auth(scripted: ScriptedServer) -> None:
+    scripted.handler = lambda seen: Reply(200, {"code": 200, "status": "success", "id": 2**63 - 1})
+    with Client(scripted.url, token="1000.a.b") as client:
+        body = client.request("POST", "/api/v1/learners", json={"learnerData": {"id": 2**63 - 1}})
+    assert body["id"] == 9_223_372_036_854_775_807
+    (seen,) = scripted.seen
+    assert seen.body == b'{"learnerData":{"id":9223372036854775807}}'
+    assert seen.headers["content-type"] == "application/json"
+    assert seen.headers["authorization"] == "Zoho-oauthtoken 1000.a.b"

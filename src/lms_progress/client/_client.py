@@ -15,6 +15,7 @@ from email.utils import parsedate_to_datetime
 from typing import Any, Literal
 
 import httpx
+import orjson
 
 from lms_progress import __version__
 from lms_progress.client._auth import RefreshingToken, StaticToken, TokenSource
@@ -136,7 +137,9 @@ class _Base:
             tries.reauthed = True
             return _Reauth(token)
         if kind is ServerError and method in _IDEMPOTENT and tries.retries < self.max_retries:
-            delay = max(self._backoff_seconds(tries.retries), _retry_after(response) or 0.0)
+            # A Retry-After on a 5xx is honoured up to max_backoff; a lock (above) is waited whole.
+            asked = min(_retry_after(response) or 0.0, self.max_backoff)
+            delay = max(self._backoff_seconds(tries.retries), asked)
             tries.retries += 1
             return _Backoff(delay)
         raise kind(message, code=code, status_code=status, body=raw)
@@ -207,14 +210,20 @@ class Client(_Base):
     def close(self) -> None:
         self._http.close()
 
-    def request(self, method: str, path: str, *, params: dict[str, Any] | None = None) -> Any:
-        """Any API call, with the client's auth, retries and errors; returns the parsed JSON."""
+    def request(
+        self, method: str, path: str, *, params: dict[str, Any] | None = None, json: Any = None
+    ) -> Any:
+        """Any API call, with the client's auth, retries and errors; returns the parsed JSON.
+        `json` is sent as the body."""
         method = method.upper()
+        content, headers = _body(json)
         tries = _Tries()
         while True:
             token = self._access_token()
             try:
-                response = self._http.request(method, path, params=params, headers=_auth(token))
+                response = self._http.request(
+                    method, path, params=params, content=content, headers=headers | _auth(token)
+                )
             except httpx.TransportError as exc:
                 time.sleep(self._on_transport_error(method, exc, tries).seconds)
                 continue
@@ -319,15 +328,19 @@ class AsyncClient(_Base):
     async def aclose(self) -> None:
         await self._http.aclose()
 
-    async def request(self, method: str, path: str, *, params: dict[str, Any] | None = None) -> Any:
-        """Any API call, with the client's auth, retries and errors; returns the parsed JSON."""
+    async def request(
+        self, method: str, path: str, *, params: dict[str, Any] | None = None, json: Any = None
+    ) -> Any:
+        """Any API call, with the client's auth, retries and errors; returns the parsed JSON.
+        `json` is sent as the body."""
         method = method.upper()
+        content, headers = _body(json)
         tries = _Tries()
         while True:
             token = await self._access_token()
             try:
                 response = await self._http.request(
-                    method, path, params=params, headers=_auth(token)
+                    method, path, params=params, content=content, headers=headers | _auth(token)
                 )
             except httpx.TransportError as exc:
                 await asyncio.sleep(self._on_transport_error(method, exc, tries).seconds)
@@ -388,6 +401,12 @@ class AsyncClient(_Base):
 
 
 _HEADERS = {"User-Agent": f"lms-progress-client/{__version__}", "Accept": "application/json"}
+
+
+def _body(json: Any) -> tuple[bytes | None, dict[str, str]]:
+    if json is None:
+        return None, {}
+    return orjson.dumps(json), {"Content-Type": "application/json"}
 
 
 def _auth(token: str) -> dict[str, str]:
