@@ -168,3 +168,16 @@ def test_it_waits_out_a_lock_and_then_shows_the_courses(locking_lms: LmsServer) 
     result = runner.invoke(app, [*args, "--no-wait"], env=NO_ENV)
     assert result.exit_code == 1
     assert "(code 7209)" in result.stderr and "retry in 1 s" in result.stderr
+
+
+def test_on_a_terminal_a_spinner_counts_down_the_lock(locking_lms: LmsServer) -> None:
+    who = builders.learner(locking_lms.engine, "Spun")
+    token = token_for(locking_lms)
+    url = f"{locking_lms.url}/api/v1/learners/{who}/course-progress"
+    for _ in range(2):
+        assert httpx.get(url, headers=auth(token)).status_code == 200
+    args = ["progress", str(who), "--url", locking_lms.url, "--token", token]
+    result = runner.invoke(app, args, env={**NO_ENV, "FORCE_COLOR": "1", "TTY_COMPATIBLE": "1"})
+    assert result.exit_code == 0, result.output
+    assert "⠋" in result.stderr and "rate limit lock: retrying in 1 s" in result.stderr
+    assert "Spun" in result.stdout
