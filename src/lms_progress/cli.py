@@ -187,7 +187,7 @@ def token_revoke(
     token: Annotated[str, typer.Argument(help="The token to revoke.")],
     db: DbOption = None,
 ) -> None:
-    """Revoke a token: calls with it get 401 from now on."""
+    """Revoke a token: calls with it get 401 (within LMS_PROGRESS_TOKEN_CACHE_SECONDS)."""
     engine = make_engine(settings_for(db).database_url)
     with engine.begin() as connection:
         revoked = revoke_token(connection, token.strip(), int(time.time()))
