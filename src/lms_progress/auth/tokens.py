@@ -79,7 +79,8 @@ class TokenAuthenticator:
     cached, and a cached token still expires on time.
     """
 
-    _MAX_CACHED = 10_000
+    # Enough for every client of a busy deployment (a few MB); past it the stale go first.
+    _MAX_CACHED = 50_000
 
     def __init__(self, reader: Reader, cache_seconds: float = 0) -> None:
         self._reader = reader
@@ -113,9 +114,16 @@ class TokenAuthenticator:
         )
         if self._cache_seconds > 0:
             if len(self._cache) >= self._MAX_CACHED:
-                self._cache.clear()
+                self._evict(now)
             self._cache[token] = (principal, now + self._cache_seconds, expires_at)
         return principal
+
+    def _evict(self, now: float) -> None:
+        stale = [token for token, (_, fresh_until, _) in self._cache.items() if fresh_until <= now]
+        for token in stale:
+            del self._cache[token]
+        if len(self._cache) >= self._MAX_CACHED:
+            self._cache.clear()
 
     def forget(self, token: str) -> None:
         """Drop a token from this process's cache (after revoking it here)."""
