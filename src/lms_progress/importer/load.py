@@ -147,10 +147,7 @@ class Loader:
         names = ["seq", "src", "line", *kind.names]
         if extra is not None:
             names += [name for name, _ in _EXTRA[kind.name]][: len(extra())]
-        insert = self._sql(
-            f"INSERT INTO import_{kind.name} ({', '.join(names)}) "
-            f"VALUES ({', '.join('?' * len(names))})"
-        )
+        write = self._writer(f"import_{kind.name}", names)
         count = self.report.counts[kind.name]
         chunk: list[tuple[Any, ...]] = []
         seq = self._seq
@@ -159,15 +156,32 @@ class Loader:
             staged = (seq, src, line, *values)
             chunk.append(staged + extra() if extra is not None else staged)
             if len(chunk) >= CHUNK:
-                self.cursor.executemany(insert, chunk)
+                write(chunk)
                 count.read += len(chunk)
                 chunk.clear()
                 if tick is not None:
                     tick()
         if chunk:
-            self.cursor.executemany(insert, chunk)
+            write(chunk)
             count.read += len(chunk)
         self._seq = seq
+        if not self.sqlite:
+            # Temporary tables are never analysed automatically; the checks' plans need it.
+            self._run(f"ANALYZE import_{kind.name}")
+
+    def _writer(self, target: str, names: list[str]) -> Callable[[list[tuple[Any, ...]]], None]:
+        """Rows into `target`: executemany on SQLite, COPY on PostgreSQL (its fastest path)."""
+        columns = ", ".join(names)
+        if self.sqlite:
+            insert = f"INSERT INTO {target} ({columns}) VALUES ({', '.join('?' * len(names))})"
+            return lambda chunk: self.cursor.executemany(insert, chunk)
+
+        def copy(chunk: list[tuple[Any, ...]]) -> None:
+            with self.cursor.copy(f"COPY {target} ({columns}) FROM STDIN") as stream:
+                for row in chunk:
+                    stream.write_row(row)
+
+        return copy
 
     # -- checks ------------------------------------------------------------------------------
 
@@ -184,12 +198,12 @@ class Loader:
 
     def _rejected_unless(self, kind: str, condition: str, reason: Callable[..., str]) -> None:
         """Reject the good staged rows `s` of `kind` that match `condition`."""
-        # s.* starts with seq, src, line, bad: the reason sees the record's own columns.
+        # _reject passes what follows seq, src, line: s.*, which starts with seq, src, line, bad.
         self._reject(
             kind,
             f"SELECT s.seq, s.src, s.line, s.* FROM import_{kind} s "
             f"WHERE s.bad = FALSE AND ({condition})",
-            lambda row: reason(row[7:]),
+            lambda row: reason(row[4:]),
         )
 
     def _index(self, kind: str, *columns: str) -> None:

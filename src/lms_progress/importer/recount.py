@@ -20,6 +20,8 @@ def recount(cursor: Any, *, sqlite: bool, touched: str = "import_touched") -> No
     """Recount the active enrolments listed in the temporary table `touched`, start them at
     their first completion, and complete those that are now fully done."""
     same = "IS" if sqlite else "IS NOT DISTINCT FROM"
+    if not sqlite:
+        cursor.execute(f"ANALYZE {touched}")
     statements = [
         "DROP TABLE IF EXISTS import_sizes",
         "DROP TABLE IF EXISTS import_counts",
@@ -66,3 +68,6 @@ def recount(cursor: Any, *, sqlite: bool, touched: str = "import_touched") -> No
     ]
     for statement in statements:
         cursor.execute(statement)
+        if not sqlite and statement.startswith("CREATE TEMP TABLE"):
+            # Temporary tables are never analysed automatically; the updates' plans need it.
+            cursor.execute(f"ANALYZE {statement.split()[3]}")
