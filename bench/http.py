@@ -1,0 +1,555 @@
+"""The seed endpoint against the raw ASGI ceiling, from small to large stores.
+
+    .venv/bin/python -m bench.http --sizes 1000,100000,1000000
+
+For each size a synthetic store is built through the bulk import (bench/synthetic.py, cached).
+Then, all at once and with the same uvicorn settings, one process each: a raw ASGI app and a bare
+FastAPI route answering fixed bytes of the seed answer's mean size (bench/targets.py), and
+`lms-progress serve` on each store (production settings: defaults, access log off). wrk loads
+them one at a time, interleaved over several rounds: the yardsticks, then per store the seed
+endpoint (P1), P2 and a locked caller. Ratios are taken within a round, then the median is shown,
+so that a busy machine slows the yardstick and the server alike.
+
+docs/benchmarks.md has the results and what each number means.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import math
+import os
+import platform
+import random
+import socket
+import sqlite3
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from collections.abc import Callable
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Any
+
+import httpx
+
+from bench import loaders, synthetic
+from bench.loaders import Load
+from lms_progress.settings import Settings
+
+DEFAULT_CACHE = Path(tempfile.gettempdir()) / "lms-progress-bench"
+# The fastest a target may answer for the tokens made to last (wrk; the httpx loop is far slower).
+MAX_RATE = {"wrk": 60_000, "httpx": 5_000}
+P1 = "/api/v1/learners/{learner}/course-progress"
+P2 = "/api/v1/courses/{course}/learners/{learner}/course-progress"
+
+TARGETS = {
+    "seed": "P1, the seed endpoint",
+    "p2": "P2, one course",
+    "locked": "a locked caller (429)",
+}
+
+
+# -- processes --------------------------------------------------------------------------------
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port: int = sock.getsockname()[1]
+        return port
+
+
+@dataclass
+class Server:
+    name: str
+    command: list[str]
+    env: dict[str, str]
+    log: Path
+    port: int = field(default_factory=free_port)
+    process: subprocess.Popen[bytes] | None = None
+
+    @property
+    def url(self) -> str:
+        return f"http://127.0.0.1:{self.port}"
+
+    def start(self) -> None:
+        with self.log.open("wb") as log:
+            self.process = subprocess.Popen(
+                [*self.command, "--port", str(self.port)],
+                env=self.env,
+                stdout=log,
+                stderr=subprocess.STDOUT,
+            )
+
+    def wait_ready(self, timeout: float = 60) -> None:
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            assert self.process is not None
+            if self.process.poll() is not None:
+                raise RuntimeError(f"{self.name} exited:\n{self.log.read_text()}")
+            try:
+                httpx.get(self.url + "/", timeout=2)  # any answer: it is up
+                return
+            except httpx.HTTPError:
+                time.sleep(0.1)
+        raise RuntimeError(f"{self.name} did not start in {timeout} s:\n{self.log.read_text()}")
+
+    def memory_mb(self, field_name: str) -> float:
+        """VmHWM (peak resident) or VmRSS of the server process, in MB."""
+        assert self.process is not None
+        for line in Path(f"/proc/{self.process.pid}/status").read_text().splitlines():
+            if line.startswith(field_name + ":"):
+                return int(line.split()[1]) / 1024
+        return math.nan
+
+    def stop(self) -> None:
+        if self.process is not None and self.process.poll() is None:
+            self.process.terminate()
+            try:
+                self.process.wait(10)
+            except subprocess.TimeoutExpired:
+                self.process.kill()
+                self.process.wait()
+
+
+def server_env(**extra: str) -> dict[str, str]:
+    """The environment without any LMS_PROGRESS_* of the caller's: every server runs on the
+    defaults (production settings), access log off."""
+    env = {k: v for k, v in os.environ.items() if not k.startswith("LMS_PROGRESS_")}
+    env["LMS_PROGRESS_ACCESS_LOG"] = "false"
+    return {**env, **extra}
+
+
+# uvicorn as `lms-progress serve` runs it (uvicorn.run: factory, access log off, log level info).
+UVICORN = ["-m", "uvicorn", "--factory", "--host", "127.0.0.1", "--no-access-log"]
+UVICORN += ["--log-level", "info"]
+
+
+def yardstick(name: str, factory: str, body_bytes: int, log: Path) -> Server:
+    env = server_env(LMS_BENCH_BODY_BYTES=str(body_bytes))
+    return Server(name, [sys.executable, *UVICORN, factory], env, log)
+
+
+def lms_server(name: str, store: synthetic.Built, log: Path) -> Server:
+    command = [str(Path(sys.executable).with_name("lms-progress")), "serve", "--db"]
+    command += [str(store.database), "--host", "127.0.0.1", "--no-access-log"]
+    return Server(name, command, server_env(), log)
+
+
+# -- calls ------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Calls:
+    """The call files of one store: per slice of tokens (0 is the warm-up) P1 and P2 calls,
+    each line a distinct token; and the locked caller's calls."""
+
+    p1: list[Path]
+    p2: list[Path]
+    locked: Path
+    answer_bytes: float
+
+
+def write_calls(
+    store: synthetic.Built, directory: Path, slices: int, per_slice: int, rng: random.Random
+) -> Calls:
+    tokens = store.tokens()
+    assert len(tokens) >= slices * per_slice
+    wanted = slices * per_slice
+    with sqlite3.connect(store.database) as db:
+        learners = [row[0] for row in db.execute("SELECT id FROM learners")]
+        enrolled = db.execute(
+            "SELECT learner_id, course_id FROM enrolments WHERE ended_at IS NULL "
+            "ORDER BY random() LIMIT ?",
+            (wanted,),
+        ).fetchall()
+    p1_learners = [rng.choice(learners) for _ in range(wanted)]
+    p2_pairs = [rng.choice(enrolled) for _ in range(wanted)]
+    p1_files, p2_files = [], []
+    for s in range(slices):
+        part = slice(s * per_slice, (s + 1) * per_slice)
+        p1 = directory / f"p1-{s}.calls"
+        p1.write_text(
+            "".join(
+                f"{P1.format(learner=learner)}\t{token}\n"
+                for learner, token in zip(p1_learners[part], tokens[part], strict=True)
+            )
+        )
+        p2 = directory / f"p2-{s}.calls"
+        p2.write_text(
+            "".join(
+                f"{P2.format(course=course, learner=learner)}\t{token}\n"
+                for (learner, course), token in zip(p2_pairs[part], tokens[part], strict=True)
+            )
+        )
+        p1_files.append(p1)
+        p2_files.append(p2)
+    locked = directory / "locked.calls"
+    token = store.locked_token()
+    locked.write_text("".join(f"{P1.format(learner=x)}\t{token}\n" for x in p1_learners[:1000]))
+    return Calls(p1_files, p2_files, locked, answer_size(store, p1_learners[:500]))
+
+
+def answer_size(store: synthetic.Built, learners: list[int]) -> float:
+    """The mean size of the seed answers for `learners`, rendered by the service itself."""
+    from lms_progress.app import create_app
+    from lms_progress.progress import service
+
+    app = create_app(Settings(database_url=store.url))
+    ctx = app.state.ctx
+    try:
+        return statistics.fmean(len(service.learner_progress(ctx, str(x), None)) for x in learners)
+    finally:
+        ctx.reader.close()
+        ctx.engine.dispose()
+
+
+# -- the run ----------------------------------------------------------------------------------
+
+
+@dataclass
+class Options:
+    sizes: list[int]
+    seconds: int
+    warmup: int
+    rounds: int
+    connections: int
+    threads: int
+    loader: str
+    cache: Path
+    json_path: Path | None
+    smoke: bool
+
+
+def parse(argv: list[str] | None = None) -> Options:
+    parser = argparse.ArgumentParser(
+        prog="python -m bench.http", description=__doc__.split("\n\n")[0] if __doc__ else None
+    )
+    parser.add_argument("--sizes", default="1000,100000,1000000", help="enrolments per store")
+    parser.add_argument("--seconds", type=int, default=6, help="per target and round")
+    parser.add_argument("--warmup", type=int, default=2, help="seconds per target, once")
+    parser.add_argument("--rounds", type=int, default=3)
+    parser.add_argument("--connections", type=int, default=32)
+    parser.add_argument("--threads", type=int, default=1, help="wrk threads")
+    parser.add_argument("--loader", choices=("auto", "wrk", "httpx"), default="auto")
+    parser.add_argument("--cache-dir", type=Path, default=DEFAULT_CACHE, help="built stores")
+    parser.add_argument("--json", type=Path, help="also write the results here")
+    parser.add_argument(
+        "--smoke",
+        action="store_true",
+        help="a few seconds on a tiny store (CI): checks the harness, measures nothing",
+    )
+    args = parser.parse_args(argv)
+    if args.smoke:
+        args.sizes, args.seconds, args.warmup, args.rounds = "300", 1, 1, 1
+        args.connections = min(args.connections, 8)
+    loader = args.loader
+    if loader == "auto":
+        loader = "wrk" if loaders.have_wrk() or not args.smoke else "httpx"
+    if loader == "wrk" and not loaders.have_wrk():
+        parser.exit(2, loaders.INSTALL_WRK + "\n")
+    return Options(
+        sizes=[int(size) for size in args.sizes.split(",")],
+        seconds=args.seconds,
+        warmup=args.warmup,
+        rounds=args.rounds,
+        connections=args.connections,
+        threads=args.threads,
+        loader=loader,
+        cache=args.cache_dir,
+        json_path=args.json,
+        smoke=args.smoke,
+    )
+
+
+def main(argv: list[str] | None = None) -> int:
+    options = parse(argv)
+    say: Callable[[str], None] = lambda text: print(text, flush=True)  # noqa: E731
+    machine_before = machine()
+    threshold: int = Settings.model_fields[
+        "rate_limit_threshold"
+    ].default  # servers run on defaults
+    # Tokens per slice: enough that at MAX_RATE each is used below the rate limit's threshold.
+    per_token = max(1, threshold * 5 // 6)
+    longest = max(options.seconds, options.warmup)
+    per_slice = math.ceil(MAX_RATE[options.loader] * longest / per_token)
+    slices = options.rounds + 1
+    options.cache.mkdir(parents=True, exist_ok=True)
+    stores = {
+        size: synthetic.build(size, options.cache, tokens=slices * per_slice, say=say)
+        for size in options.sizes
+    }
+    rng = random.Random(1)
+    with tempfile.TemporaryDirectory(prefix="lms-bench-run-") as scratch:
+        run_dir = Path(scratch)
+        calls: dict[int, Calls] = {}
+        for size, store in stores.items():
+            directory = run_dir / str(size)
+            directory.mkdir()
+            calls[size] = write_calls(store, directory, slices, per_slice, rng)
+        body_bytes = round(statistics.fmean(c.answer_bytes for c in calls.values()))
+        servers = {
+            "raw": yardstick("raw ASGI", "bench.targets:raw", body_bytes, run_dir / "raw.log"),
+            "fastapi": yardstick(
+                "bare FastAPI", "bench.targets:bare", body_bytes, run_dir / "bare.log"
+            ),
+        }
+        for size, store in stores.items():
+            servers[f"lms-{size}"] = lms_server(
+                f"lms-progress {size}", store, run_dir / f"{size}.log"
+            )
+        try:
+            for server in servers.values():
+                server.start()
+            for server in servers.values():
+                server.wait_ready()
+            idle = {n: s.memory_mb("VmRSS") for n, s in servers.items() if n.startswith("lms-")}
+            results = measure(options, servers, calls, say)
+            peak = {n: s.memory_mb("VmHWM") for n, s in servers.items() if n.startswith("lms-")}
+        finally:
+            for server in servers.values():
+                server.stop()
+    report = summarise(options, stores, calls, results, body_bytes, idle, peak)
+    report["machine"] = machine_before
+    report["machine"]["load_after"] = uptime()
+    report["command"] = "python -m bench.http " + " ".join(sys.argv[1:] if argv is None else argv)
+    print_report(report)
+    if options.json_path is not None:
+        options.json_path.write_text(json.dumps(report, indent=2))
+    return 0
+
+
+Results = dict[str, list[Load]]  # target name -> one Load per round
+
+
+def measure(
+    options: Options,
+    servers: dict[str, Server],
+    calls: dict[int, Calls],
+    say: Callable[[str], None],
+) -> Results:
+    first = calls[options.sizes[0]]
+    # (result name, server, the calls file of each slice): the yardsticks get the seed calls.
+    plan: list[tuple[str, Server, list[Path]]] = [
+        ("raw", servers["raw"], first.p1),
+        ("fastapi", servers["fastapi"], first.p1),
+    ]
+    for size in options.sizes:
+        c, server = calls[size], servers[f"lms-{size}"]
+        plan += [
+            (f"seed/{size}", server, c.p1),
+            (f"p2/{size}", server, c.p2),
+            (f"locked/{size}", server, [c.locked] * len(c.p1)),
+        ]
+
+    def run(server: Server, path: Path, seconds: int) -> Load:
+        if options.loader == "wrk":
+            return loaders.wrk(
+                server.url,
+                path,
+                seconds=seconds,
+                connections=options.connections,
+                threads=options.threads,
+            )
+        return loaders.httpx_loop(
+            server.url, path, seconds=seconds, connections=options.connections
+        )
+
+    say(f"warming up ({options.warmup} s per target)")
+    for _, server, files in plan:
+        run(server, files[0], options.warmup)
+    results: Results = {name: [] for name, _, _ in plan}
+    for round_number in range(1, options.rounds + 1):
+        say(f"round {round_number}/{options.rounds}")
+        for name, server, files in plan:
+            load = run(server, files[round_number], options.seconds)
+            results[name].append(load)
+            say(
+                f"  {name:<16} {load.rate:>9,.0f} req/s  p50 {load.p50_ms:6.2f} ms  "
+                f"p99 {load.p99_ms:6.2f} ms  non-2xx {load.non2xx}"
+            )
+    return results
+
+
+# -- the report -------------------------------------------------------------------------------
+
+
+def _median(values: list[float]) -> float:
+    return statistics.median(values) if values else math.nan
+
+
+def _served(name: str, load: Load) -> float:
+    """What a target is measured by: answers per second, refusals for the locked caller."""
+    return load.refused_rate if name.startswith("locked/") else load.rate
+
+
+def summarise(
+    options: Options,
+    stores: dict[int, synthetic.Built],
+    calls: dict[int, Calls],
+    results: Results,
+    body_bytes: int,
+    idle: dict[str, float],
+    peak: dict[str, float],
+) -> dict[str, Any]:
+    raw = results["raw"]
+    rows: list[dict[str, Any]] = []
+    warnings = []
+    for name, loads in results.items():
+        pairs = list(zip(loads, raw, strict=True))
+        rows.append(
+            {
+                "target": name,
+                "per_second": _median([_served(name, x) for x in loads]),
+                "p50_ms": _median([x.p50_ms for x in loads]),
+                "p99_ms": _median([x.p99_ms for x in loads]),
+                "x_raw": _median([_served(name, x) / r.rate for x, r in pairs]),
+                "p99_x_raw": _median([x.p99_ms / r.p99_ms for x, r in pairs]),
+                "requests": sum(x.requests for x in loads),
+                "non2xx": sum(x.non2xx for x in loads),
+                "socket_errors": sum(x.socket_errors for x in loads),
+                "rounds": [asdict(x) for x in loads],
+            }
+        )
+        refused = sum(x.non2xx for x in loads)
+        if name.startswith("locked/"):
+            if refused < sum(x.requests for x in loads):
+                warnings.append(
+                    f"{name}: {sum(x.requests for x in loads) - refused} calls accepted"
+                )
+        elif refused:
+            warnings.append(f"{name}: {refused} answers were not 2xx (rate limited?)")
+        if sum(x.socket_errors for x in loads):
+            warnings.append(f"{name}: {sum(x.socket_errors for x in loads)} socket errors")
+    by_name = {row["target"]: row for row in rows}
+    sizes = []
+    for size, store in stores.items():
+        sizes.append(
+            {
+                "enrolments": size,
+                "records_imported": store.records,
+                "import_seconds": round(store.import_seconds, 2),
+                "import_records_per_second": round(store.import_rate),
+                "store_mb": round(store.database.stat().st_size / 1e6, 1),
+                "answer_bytes": round(calls[size].answer_bytes),
+                "memory_idle_mb": round(idle[f"lms-{size}"], 1),
+                "memory_peak_mb": round(peak[f"lms-{size}"], 1),
+            }
+        )
+    checks: list[tuple[str, float, str, float]] = []
+    for size in options.sizes:
+        seed = by_name[f"seed/{size}"]
+        checks += [
+            (f"seed endpoint >= 0.5 x raw ({size:,})", seed["x_raw"], ">=", 0.5),
+            (f"seed p99 <= 3 x raw p99 ({size:,})", seed["p99_x_raw"], "<=", 3.0),
+            (
+                f"locked refusals >= 0.7 x raw ({size:,})",
+                by_name[f"locked/{size}"]["x_raw"],
+                ">=",
+                0.7,
+            ),
+        ]
+    small, large = min(options.sizes), max(options.sizes)
+    if small != large:
+        scale = _median(
+            [
+                b.rate / a.rate
+                for a, b in zip(results[f"seed/{small}"], results[f"seed/{large}"], strict=True)
+            ]
+        )
+        checks.append((f"seed at {large:,} >= 0.9 x at {small:,}", scale, ">=", 0.9))
+    checks.append((f"peak memory MB at {large:,} <= 150", peak[f"lms-{large}"], "<=", 150.0))
+    return {
+        "settings": {
+            "loader": options.loader,
+            "seconds": options.seconds,
+            "warmup": options.warmup,
+            "rounds": options.rounds,
+            "connections": options.connections,
+            "threads": options.threads,
+            "body_bytes": body_bytes,
+        },
+        "targets": rows,
+        "sizes": sizes,
+        "checks": [
+            {
+                "check": what,
+                "value": round(value, 3),
+                "met": value >= goal if op == ">=" else value <= goal,
+            }
+            for what, value, op, goal in checks
+        ],
+        "warnings": warnings,
+    }
+
+
+def print_report(report: dict[str, Any]) -> None:
+    print()
+    print("| target | per second | p50 ms | p99 ms | x raw | p99 x raw |")
+    print("|---|---:|---:|---:|---:|---:|")
+    for row in report["targets"]:
+        print(
+            f"| {row['target']} | {row['per_second']:,.0f} | {row['p50_ms']:.2f} | "
+            f"{row['p99_ms']:.2f} | {row['x_raw']:.2f} | {row['p99_x_raw']:.2f} |"
+        )
+    print()
+    print(
+        "| enrolments | records imported | import s | records/s | store MB | answer bytes "
+        "| server MB idle | server MB peak |"
+    )
+    print("|---:|---:|---:|---:|---:|---:|---:|---:|")
+    for size in report["sizes"]:
+        print(
+            f"| {size['enrolments']:,} | {size['records_imported']:,} | "
+            f"{size['import_seconds']:,.1f} | {size['import_records_per_second']:,} | "
+            f"{size['store_mb']:,.0f} | {size['answer_bytes']:,} | {size['memory_idle_mb']:.0f} | "
+            f"{size['memory_peak_mb']:.0f} |"
+        )
+    print()
+    for check in report["checks"]:
+        print(f"- [{'x' if check['met'] else ' '}] {check['check']}: {check['value']}")
+    for warning in report["warnings"]:
+        print(f"- warning: {warning}")
+    m = report["machine"]
+    print(
+        f"\n{m['cpus']} x {m['cpu']}, {m['memory_gb']} GB, Python {m['python']}, "
+        f"uvicorn {m['uvicorn']}; load before: {m['load_before']}; after: {m['load_after']}"
+    )
+
+
+def uptime() -> str:
+    return subprocess.run(["uptime"], capture_output=True, text=True, check=False).stdout.strip()
+
+
+def machine() -> dict[str, Any]:
+    from importlib.metadata import version
+
+    cpu = "unknown"
+    for line in Path("/proc/cpuinfo").read_text().splitlines():
+        if line.startswith("model name"):
+            cpu = line.split(":", 1)[1].strip()
+            break
+    memory_kb = 0
+    for line in Path("/proc/meminfo").read_text().splitlines():
+        if line.startswith("MemTotal:"):
+            memory_kb = int(line.split()[1])
+    wrk_version = "absent"
+    if loaders.have_wrk():
+        text = subprocess.run(["wrk", "-v"], capture_output=True, text=True, check=False)
+        wrk_version = (text.stdout or text.stderr).split("\n", 1)[0].strip()
+    return {
+        "cpus": os.cpu_count(),
+        "cpu": cpu,
+        "memory_gb": round(memory_kb / 1024 / 1024, 1),
+        "python": platform.python_version(),
+        "uvicorn": version("uvicorn"),
+        "wrk": wrk_version,
+        "load_before": uptime(),
+    }
+
+
+if __name__ == "__main__":
+    sys.exit(main())
