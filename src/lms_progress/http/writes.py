@@ -24,7 +24,8 @@ log = logging.getLogger(__name__)
 T = TypeVar("T")
 
 
-def _in_transaction(ctx: AppContext, work: Callable[[Connection], T]) -> T:
+def in_transaction(ctx: AppContext, work: Callable[[Connection], T]) -> T:
+    """Run `work(connection)` in one transaction; store errors become the envelope's codes."""
     try:
         with ctx.engine.begin() as connection:
             return work(connection)
@@ -46,7 +47,7 @@ def _in_transaction(ctx: AppContext, work: Callable[[Connection], T]) -> T:
 
 async def transact(ctx: AppContext, work: Callable[[Connection], T]) -> T:
     """Run `work(connection)` in one transaction in the thread pool."""
-    return await run_in_threadpool(_in_transaction, ctx, work)
+    return await run_in_threadpool(in_transaction, ctx, work)
 
 
 def success(ids: Mapping[str, int | str | bool | None], message: str = "success") -> Response:
