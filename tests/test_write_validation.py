@@ -146,6 +146,10 @@ CASES: dict[str, list[Case]] = {
         c("marks a bool", 400, 7204, maximumMarks=True),
         c("marks a list", 400, 7204, maximumMarks=[1]),
         c("marks infinite", 400, 7201, maximumMarks="Infinity"),
+        c("marks overflowing", 400, 7201, maximumMarks="1e100000000"),
+        c("marks a million digits", 400, 7201, maximumMarks="1e999999"),
+        c("marks too long", 422, 7220, maximumMarks="0.000000000000000000000000000001"),
+        c("marks too precise", 400, 7201, maximumMarks=1.2345678901234567e-20),
     ],
     "create session in batch": [
         c("session in a self-paced course", 422, 7221, path=f"{SP}/modules/{SP_MODULE}/sessions"),

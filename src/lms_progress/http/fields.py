@@ -149,14 +149,11 @@ class Fields:
         if isinstance(value, str) and len(value) > 30:
             raise ApiError(ErrorCode.LIMIT_EXCEEDED, f"{self.name}.{key} is too long")
         try:
-            text = canonical_marks(value)
+            return canonical_marks(value)
         except ValueError:
             raise ApiError(
                 ErrorCode.INVALID_PARAMETER, f"{self.name}.{key} must be a number >= 0"
             ) from None
-        if len(text) > 32:
-            raise ApiError(ErrorCode.LIMIT_EXCEEDED, f"{self.name}.{key} has too many digits")
-        return text
 
     def day(self, key: str, *, required: bool = False) -> int | None:
         """A date in Zoho's input format DD-MM-YYYY: the start of that day in the zone."""

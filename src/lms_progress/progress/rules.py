@@ -54,6 +54,9 @@ def completed_in(enrolled: date, until: date | None) -> str:
     return f"{max((until - enrolled).days + 1, 1)} days"
 
 
+MARKS_DIGITS = 32  # the width of the marks columns
+
+
 def canonical_marks(value: object) -> str:
     """Marks as a canonical decimal string: "95", "87.5". Raises ValueError when not a finite
     non-negative number."""
@@ -65,5 +68,11 @@ def canonical_marks(value: object) -> str:
         raise ValueError(f"not a number: {value!r}") from exc
     if not number.is_finite() or number < 0:
         raise ValueError(f"marks must be a finite number >= 0, not {value!r}")
+    # Bound the exponent before normalising: "1e100000000" would overflow the decimal context,
+    # and "1e999999" would become a million digits. The stored form has at most 32 characters.
+    if number and not -MARKS_DIGITS <= number.adjusted() < MARKS_DIGITS:
+        raise ValueError(f"marks out of range: {value!r}")
     text = format(number.normalize(), "f")
+    if len(text) > MARKS_DIGITS:
+        raise ValueError(f"marks have more than {MARKS_DIGITS} characters: {value!r}")
     return text if text != "-0" else "0"
