@@ -182,7 +182,7 @@ def section(oulad: list[dict[str, Any]], synthetic: list[dict[str, Any]], runs: 
         "How: rows are parsed one at a time and staged with `executemany` of plain tuples, "
         "10,000 at a time, into temporary tables; each check is one set-based statement; each "
         "kind is merged with one `INSERT ... SELECT`; the totals are recounted with a few "
-        "grouped statements; all in one `BEGIN IMMEDIATE` transaction, with a 64 MB page cache "
+        "grouped statements; all in one `BEGIN IMMEDIATE` transaction, with a 32 MB page cache "
         "(the bound on memory).",
         "",
     ]
@@ -211,7 +211,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--oulad", type=Path, default=default_oulad())
     parser.add_argument("--runs", type=int, default=3)
-    parser.add_argument("--sizes", default="250000,1000000", help="synthetic completions")
+    parser.add_argument("--sizes", default="250000,2000000", help="synthetic completions")
     parser.add_argument("--write", type=Path, help="write the Import section into this file")
     parser.add_argument("--one-oulad", type=Path, help=argparse.SUPPRESS)
     parser.add_argument("--one-synthetic", type=int, help=argparse.SUPPRESS)
