@@ -82,14 +82,14 @@ class Reader:
     def _connect(self) -> Any:
         try:
             connection = self.engine.raw_connection()
+            if self.engine.dialect.name == "postgresql":
+                driver: Any = connection.driver_connection
+                driver.rollback()  # the pool's pre-ping may have opened a transaction
+                driver.autocommit = True
         except (DBAPIError, PoolTimeout, self._driver_error) as exc:
             # raw_connection() raises the driver's own error (not wrapped) when connecting fails.
             log.warning("store unreachable: %s", getattr(exc, "orig", exc))
             raise ApiError(ErrorCode.UNAVAILABLE, "The store is unreachable") from None
-        if self.engine.dialect.name == "postgresql":
-            driver: Any = connection.driver_connection
-            driver.rollback()  # the pool's pre-ping may have opened a transaction
-            driver.autocommit = True
         connection.detach()
         self._local.connection = connection
         with self._held_lock:
