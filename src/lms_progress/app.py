@@ -15,7 +15,7 @@ from lms_progress import __version__
 from lms_progress.auth.tokens import TokenAuthenticator
 from lms_progress.catalog.endpoints import router as catalog_router
 from lms_progress.context import AppContext
-from lms_progress.http import handlers
+from lms_progress.http import handlers, openapi
 from lms_progress.http.health import router as health_router
 from lms_progress.importer.endpoints import router as import_router
 from lms_progress.learning.endpoints import router as learning_router
@@ -77,6 +77,7 @@ def create_app(
     )
     app.state.ctx = ctx
     handlers.install(app)
+    openapi.install(app)
     app.include_router(progress_router)
     if settings.fast_path:
         app.fast_path = ProgressFastPath(ctx)
