@@ -295,3 +295,24 @@ def test_check_writes_nothing(db: Store, tmp_path: Path) -> None:
     assert result.exit_code == 0, result.output
     assert "nothing written" in result.output
     assert dump(db) == before
+
+
+def test_import_commands_have_help() -> None:
+    for command in ("import", "import-oulad"):
+        result = runner.invoke(cli, [command, "--help"])
+        assert result.exit_code == 0, result.output
+        assert "docs/import.md" in " ".join(result.output.split())
+
+
+def test_import_oulad_command_reports_what_it_did(db: Store) -> None:
+    sample = Path(__file__).parent / "data" / "oulad"
+    env = {"LMS_PROGRESS_DATABASE_URL": db.url}
+    checked = runner.invoke(cli, ["import-oulad", "--check", str(sample)], env=env)
+    assert checked.exit_code == 0, checked.output
+    assert dump(db)["learners"] == []
+    result = runner.invoke(cli, ["import-oulad", str(sample)], env=env)
+    assert result.exit_code == 0, result.output
+    out = " ".join(result.output.split())
+    assert "results without a score ('?'): completions without a score" in out
+    assert "imported in" in out
+    assert len(dump(db)["learners"]) == 71
