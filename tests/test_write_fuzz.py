@@ -68,7 +68,7 @@ def fuzz_headers(fuzz_app: FastAPI) -> dict[str, str]:
 
 
 @settings(
-    max_examples=200,
+    max_examples=400,
     deadline=None,
     suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow],
 )
