@@ -147,3 +147,12 @@ def test_serve_refuses_several_workers_without_redis(
     assert result.exit_code == 1
     assert "LMS_PROGRESS_REDIS_URL" in result.output
     assert not (tmp_path / "x.db").exists()  # refused before touching anything
+
+
+def test_serve_says_so_when_the_store_is_unreachable(monkeypatch: pytest.MonkeyPatch) -> None:
+    port = services.free_port()  # nothing listens there
+    monkeypatch.setenv("LMS_PROGRESS_DATABASE_URL", f"postgresql+psycopg://u@127.0.0.1:{port}/x")
+    result = CliRunner().invoke(cli, ["serve"])
+    assert result.exit_code == 1
+    assert "cannot reach the store" in result.output
+    assert "Traceback" not in result.output

@@ -10,6 +10,7 @@ from typing import Annotated
 
 import typer
 from rich.console import Console
+from sqlalchemy.exc import OperationalError
 
 from lms_progress import __version__, progress_view
 from lms_progress.auth.tokens import Operation, create_token, ensure_user, revoke_token
@@ -94,10 +95,13 @@ def serve(
             "set LMS_PROGRESS_REDIS_URL (e.g. redis://127.0.0.1:6379/0)"
         )
     engine = make_engine(settings.database_url)
-    if settings.is_sqlite:
-        migrate.upgrade(engine)
-    elif not migrate.is_up_to_date(engine):
-        raise fail("the database schema is not up to date: run `lms-progress db upgrade`")
+    try:
+        if settings.is_sqlite:
+            migrate.upgrade(engine)
+        elif not migrate.is_up_to_date(engine):
+            raise fail("the database schema is not up to date: run `lms-progress db upgrade`")
+    except OperationalError as exc:
+        raise fail(f"cannot reach the store: {exc.orig}") from None
     if demo:
         now = int(time.time())
         with engine.begin() as connection:
