@@ -4,7 +4,7 @@ Rows are streamed into temporary staging tables with `executemany` of plain tupl
 connection; every check that needs the store is then one set-based statement per rule, and each
 kind is merged with one `INSERT ... SELECT`. Any bad row rolls the whole transaction back, so the
 store is as before; a killed process never commits. The totals of every enrolment the import
-touched are recounted at the end with `totals.refresh` (one `UPDATE`).
+touched are recounted at the end (`recount.py`: the rule of `learning/totals.py`, set-based).
 
 Records that exist already must be equal to the file's (then they count as "present" and nothing
 is written); an import adds, it never changes a record. Completions are idempotent like the API's:
@@ -20,7 +20,7 @@ from dataclasses import dataclass, field
 from functools import partial
 from typing import IO, Any
 
-from sqlalchemy import Connection, Engine, column, table
+from sqlalchemy import Connection, Engine
 
 from lms_progress.ids import new_id
 from lms_progress.importer.reader import BadRow, read_rows
@@ -41,7 +41,6 @@ _STAGED_VALUES: dict[str, Callable[[], tuple[Any, ...]]] = {
     # A new enrolment's id, used when no equal enrolment exists already.
     "enrolments": lambda: (new_id(),),
 }
-_touched = table("import_touched", column("enrolment_id"))
 
 
 @dataclass(slots=True)
@@ -428,31 +427,33 @@ class Loader:
         )
         self._index("enrolments", "learner_id", "course_id")
 
-    def _resolve_enrolment(self, kind: str, batch_match: str) -> None:
-        """Attach each row to the learner's enrolment in the course: the latest one of this
-        import, else the active one in the store."""
-        if self.report.counts["enrolments"].read:
-            self._run(
-                f"UPDATE import_{kind} SET enrolment_id = (SELECT se.enrolment_id "
-                "FROM import_enrolments se WHERE se.bad = FALSE "
-                f"AND se.learner_id = import_{kind}.learner_id "
-                f"AND se.course_id = import_{kind}.course_id "
-                f"{batch_match.format(e='se', s=f'import_{kind}')} "
-                "ORDER BY se.enrolled_at DESC LIMIT 1) WHERE bad = FALSE"
-            )
-        self._run(
-            f"UPDATE import_{kind} SET enrolment_id = (SELECT e.id FROM enrolments e "
-            f"WHERE e.learner_id = import_{kind}.learner_id "
-            f"AND e.course_id = import_{kind}.course_id AND e.ended_at IS NULL "
-            f"{batch_match.format(e='e', s=f'import_{kind}')}) "
-            "WHERE bad = FALSE AND enrolment_id IS NULL"
+    def _enrolment_of(self, learner: str, course: str, batch: str | None) -> str:
+        """SQL for the id of the learner's enrolment in the course (and batch, when `batch` is
+        not NULL): the latest one of this import, else the active one in the store."""
+        in_batch = "" if batch is None else f"AND ({batch} IS NULL OR {{e}}.batch_id = {batch})"
+        store = (
+            f"(SELECT e.id FROM enrolments e WHERE e.learner_id = {learner} "
+            f"AND e.course_id = {course} AND e.ended_at IS NULL {in_batch.format(e='e')})"
         )
+        if not self.report.counts["enrolments"].read:
+            return store
+        staged = (
+            "(SELECT se.enrolment_id FROM import_enrolments se WHERE se.bad = FALSE "
+            f"AND se.learner_id = {learner} AND se.course_id = {course} "
+            f"{in_batch.format(e='se')} ORDER BY se.enrolled_at DESC LIMIT 1)"
+        )
+        return f"COALESCE({staged}, {store})"
 
     def _merge_completions(self, _kind: Kind) -> None:
+        # The entity's course and batch, and the enrolment the completion belongs to: each staged
+        # row is written once.
+        enrolment = self._enrolment_of(
+            "import_completions.learner_id", "en.course_id", "en.batch_id"
+        )
         self._run(
-            "UPDATE import_completions SET course_id = en.course_id, batch_id = en.batch_id "
-            "FROM entities en WHERE en.id = import_completions.entity_id "
-            "AND en.deleted = FALSE"
+            "UPDATE import_completions SET (course_id, batch_id, enrolment_id) = "
+            f"(SELECT en.course_id, en.batch_id, {enrolment} FROM entities en "
+            "WHERE en.id = import_completions.entity_id AND en.deleted = FALSE)"
         )
         self._rejected_unless(
             "completions", "s.course_id IS NULL", lambda r: f"entity {r[1]} not found"
@@ -461,9 +462,6 @@ class Loader:
             "completions",
             "EXISTS (SELECT 1 FROM entities en WHERE en.id = s.entity_id AND en.published = FALSE)",
             lambda r: f"entity {r[1]} is not published",
-        )
-        self._resolve_enrolment(
-            "completions", "AND ({s}.batch_id IS NULL OR {e}.batch_id = {s}.batch_id)"
         )
         self._rejected_unless(
             "completions",
@@ -490,7 +488,10 @@ class Loader:
             )
 
     def _merge_evaluations(self, _kind: Kind) -> None:
-        self._resolve_enrolment("evaluations", "")
+        enrolment = self._enrolment_of(
+            "import_evaluations.learner_id", "import_evaluations.course_id", None
+        )
+        self._run(f"UPDATE import_evaluations SET enrolment_id = {enrolment}")
         self._rejected_unless(
             "evaluations",
             "s.enrolment_id IS NULL",

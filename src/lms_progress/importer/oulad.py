@@ -20,6 +20,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from decimal import Decimal, InvalidOperation
+from operator import itemgetter
 from pathlib import Path
 from typing import Any
 
@@ -44,7 +45,7 @@ MAX_MARKS = "100"
 FILES = ("courses.csv", "assessments.csv", "studentRegistration.csv", "studentAssessment.csv")
 DAY = 86_400
 
-Row = tuple[int, list[str]]  # line, values
+Row = tuple[int, tuple[str, ...]]  # line, values
 Staged = tuple[int, tuple[Any, ...]]  # line, record
 
 
@@ -135,7 +136,7 @@ class OuladFiles:
             if absent:
                 self.loader.report.bad(src, 1, f"missing columns: {', '.join(absent)}")
                 return
-            at = [header.index(c) for c in columns]
+            pick = itemgetter(*(header.index(c) for c in columns))
             width = len(header)
             done = 0
             for row in reader:
@@ -143,7 +144,7 @@ class OuladFiles:
                     if row:
                         self.loader.report.bad(src, reader.line_num, "wrong number of fields")
                     continue
-                yield reader.line_num, [row[i].strip() for i in at]
+                yield reader.line_num, pick(row)
                 if self.progress is not None and reader.line_num % 20_000 == 0:
                     position = raw.tell()
                     self.progress(position - done)
@@ -165,6 +166,7 @@ class OuladFiles:
             "courses.csv", ("code_module", "code_presentation", "module_presentation_length")
         )
         for line, (module, presentation, length) in rows:
+            module, presentation = module.strip(), presentation.strip()
             try:
                 cid, bid = course_id(module), batch_id(module, presentation)
                 start = presentation_start(presentation)
@@ -209,6 +211,7 @@ class OuladFiles:
             ),
         )
         for line, (module, code, ident, kind, day, weight) in lines:
+            module, code, kind = module.strip(), code.strip(), kind.strip()
             presentation = self._presentation(src, line, module, code)
             if presentation is None:
                 continue
@@ -259,6 +262,7 @@ class OuladFiles:
             ),
         )
         for line, (module, code, student, registered, unregistered) in lines:
+            module, code = module.strip(), code.strip()
             presentation = self._presentation(src, line, module, code)
             if presentation is None:
                 continue
@@ -315,43 +319,54 @@ class OuladFiles:
             ("id_student", "id_assessment", "date_submitted", "is_banked", "score"),
         )
 
+        # The hot loop (one turn per result): lookups by the assessment id as written.
+        assessments = {
+            str(k): (k, p.start, p.batch_id, due) for k, (p, due) in self.assessments.items()
+        }
+        ended = self.tally.ended
+
         def completions() -> Iterator[Staged]:
+            tally = self.tally
             for line, (student, ident, submitted, banked, score) in lines:
+                found = assessments.get(ident) or assessments.get(ident.strip())
                 try:
-                    learner = _positive(student, "id_student")
-                    entity = _positive(ident, "id_assessment")
+                    learner = int(student)
                     day = int(submitted) if submitted not in ("", "?") else None
+                    if found is None:
+                        raise LookupError(f"assessment {int(ident)} is not in assessments.csv")
+                    if learner <= 0:
+                        raise ValueError
                 except ValueError:
                     self._bad(
                         src, line, "id_student, id_assessment and date_submitted must be integers"
                     )
                     continue
-                found = self.assessments.get(entity)
-                if found is None:
-                    self._bad(src, line, f"assessment {entity} is not in assessments.csv")
+                except LookupError as exc:
+                    self._bad(src, line, str(exc.args[0]))
                     continue
-                presentation, due = found
+                entity, start, batch, due = found
                 if day is None:
-                    self.tally.results_without_date += 1
+                    tally.results_without_date += 1
                     if due is None:
-                        self.tally.results_without_any_date += 1
+                        tally.results_without_any_date += 1
                         continue
                     day = due
                 marks: str | None = None
-                if score in ("", "?"):
-                    self.tally.results_without_score += 1
+                if score.isdigit():
+                    marks = str(int(score))  # whole numbers but for a few
+                elif score in ("", "?"):
+                    tally.results_without_score += 1
                 else:
                     try:
-                        # Scores are whole numbers but for a few; those take the general path.
-                        marks = str(int(score)) if score.isdigit() else canonical_marks(score)
-                    except ValueError as exc:
-                        self._bad(src, line, f"score {exc}")
+                        marks = canonical_marks(score)
+                    except ValueError:
+                        self._bad(src, line, f"score {score!r} is not a number >= 0")
                         continue
                 if banked == "1":
-                    self.tally.banked += 1
-                if (learner, presentation.batch_id) in self.tally.ended:
-                    self.tally.results_of_ended += 1
-                yield line, (learner, entity, presentation.start + day * DAY, marks)
+                    tally.banked += 1
+                if (learner, batch) in ended:
+                    tally.results_of_ended += 1
+                yield line, (learner, entity, start + day * DAY, marks)
 
         self.loader.stage(COMPLETIONS, src, completions())
 

@@ -73,7 +73,10 @@ def parse_instant(value: Any, zone: tzinfo) -> int:
 
 
 def parse_marks(value: Any, _zone: tzinfo) -> str:
-    return canonical_marks(value)
+    try:
+        return canonical_marks(value)
+    except ValueError:
+        raise ValueError("must be a number >= 0") from None
 
 
 def _integer(value: Any) -> int:
