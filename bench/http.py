@@ -29,7 +29,7 @@ import sys
 import tempfile
 import time
 from collections.abc import Callable
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
@@ -105,6 +105,12 @@ class Server:
                 return int(line.split()[1]) / 1024
         return math.nan
 
+    def cpu_seconds(self) -> float:
+        """User and system CPU time of the server process so far."""
+        assert self.process is not None
+        fields = Path(f"/proc/{self.process.pid}/stat").read_text().rpartition(")")[2].split()
+        return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
     def stop(self) -> None:
         if self.process is not None and self.process.poll() is None:
             self.process.terminate()
@@ -144,13 +150,18 @@ def lms_server(name: str, store: synthetic.Built, log: Path) -> Server:
 
 @dataclass(frozen=True)
 class Calls:
-    """The call files of one store: per slice of tokens (0 is the warm-up) P1 and P2 calls,
-    each line a distinct token; and the locked caller's calls."""
+    """The call files of one store: paths of P1 and P2 calls (many learners), tokens per slice
+    (slice 0 for the warm-up, then one per round; a token is never used in two runs), and the
+    locked caller's token."""
 
-    p1: list[Path]
-    p2: list[Path]
+    p1: Path
+    p2: Path
+    tokens: list[Path]
     locked: Path
     answer_bytes: float
+
+
+PATHS = 20_000  # distinct calls per file (fewer when the store has fewer learners)
 
 
 def write_calls(
@@ -158,39 +169,28 @@ def write_calls(
 ) -> Calls:
     tokens = store.tokens()
     assert len(tokens) >= slices * per_slice
-    wanted = slices * per_slice
     with sqlite3.connect(store.database) as db:
         learners = [row[0] for row in db.execute("SELECT id FROM learners")]
         enrolled = db.execute(
             "SELECT learner_id, course_id FROM enrolments WHERE ended_at IS NULL "
             "ORDER BY random() LIMIT ?",
-            (wanted,),
+            (PATHS,),
         ).fetchall()
-    p1_learners = [rng.choice(learners) for _ in range(wanted)]
-    p2_pairs = [rng.choice(enrolled) for _ in range(wanted)]
-    p1_files, p2_files = [], []
-    for s in range(slices):
-        part = slice(s * per_slice, (s + 1) * per_slice)
-        p1 = directory / f"p1-{s}.calls"
-        p1.write_text(
-            "".join(
-                f"{P1.format(learner=learner)}\t{token}\n"
-                for learner, token in zip(p1_learners[part], tokens[part], strict=True)
-            )
-        )
-        p2 = directory / f"p2-{s}.calls"
-        p2.write_text(
-            "".join(
-                f"{P2.format(course=course, learner=learner)}\t{token}\n"
-                for (learner, course), token in zip(p2_pairs[part], tokens[part], strict=True)
-            )
-        )
-        p1_files.append(p1)
-        p2_files.append(p2)
-    locked = directory / "locked.calls"
-    token = store.locked_token()
-    locked.write_text("".join(f"{P1.format(learner=x)}\t{token}\n" for x in p1_learners[:1000]))
-    return Calls(p1_files, p2_files, locked, answer_size(store, p1_learners[:500]))
+    p1_learners = rng.sample(learners, min(PATHS, len(learners)))
+    p1 = directory / "p1.paths"
+    p1.write_text("".join(P1.format(learner=learner) + "\n" for learner in p1_learners))
+    p2 = directory / "p2.paths"
+    p2.write_text(
+        "".join(P2.format(course=course, learner=learner) + "\n" for learner, course in enrolled)
+    )
+    token_files = []
+    for n in range(slices):
+        path = directory / f"tokens-{n}"
+        path.write_text("".join(t + "\n" for t in tokens[n * per_slice : (n + 1) * per_slice]))
+        token_files.append(path)
+    locked = directory / "tokens-locked"
+    locked.write_text(store.locked_token() + "\n")
+    return Calls(p1, p2, token_files, locked, answer_size(store, p1_learners[:500]))
 
 
 def answer_size(store: synthetic.Built, learners: list[int]) -> float:
@@ -307,7 +307,7 @@ def main(argv: list[str] | None = None) -> int:
             for server in servers.values():
                 server.wait_ready()
             idle = {n: s.memory_mb("VmRSS") for n, s in servers.items() if n.startswith("lms-")}
-            results = measure(options, servers, calls, say)
+            results = measure(options, servers, calls, per_token, say)
             peak = {n: s.memory_mb("VmHWM") for n, s in servers.items() if n.startswith("lms-")}
         finally:
             for server in servers.values():
@@ -329,47 +329,60 @@ def measure(
     options: Options,
     servers: dict[str, Server],
     calls: dict[int, Calls],
+    per_token: int,
     say: Callable[[str], None],
 ) -> Results:
     first = calls[options.sizes[0]]
-    # (result name, server, the calls file of each slice): the yardsticks get the seed calls.
-    plan: list[tuple[str, Server, list[Path]]] = [
-        ("raw", servers["raw"], first.p1),
-        ("fastapi", servers["fastapi"], first.p1),
+    # (result name, server, paths, tokens of each slice, calls per token). The yardsticks get the
+    # seed calls; the locked caller is one token, refused since the warm-up.
+    plan: list[tuple[str, Server, Path, list[Path], int]] = [
+        ("raw", servers["raw"], first.p1, first.tokens, per_token),
+        ("fastapi", servers["fastapi"], first.p1, first.tokens, per_token),
     ]
     for size in options.sizes:
         c, server = calls[size], servers[f"lms-{size}"]
         plan += [
-            (f"seed/{size}", server, c.p1),
-            (f"p2/{size}", server, c.p2),
-            (f"locked/{size}", server, [c.locked] * len(c.p1)),
+            (f"seed/{size}", server, c.p1, c.tokens, per_token),
+            (f"p2/{size}", server, c.p2, c.tokens, per_token),
+            (f"locked/{size}", server, c.p1, [c.locked] * len(c.tokens), 1),
         ]
 
-    def run(server: Server, path: Path, seconds: int) -> Load:
+    def run(server: Server, paths: Path, tokens: Path, calls_per_token: int, seconds: int) -> Load:
+        before = server.cpu_seconds()
         if options.loader == "wrk":
-            return loaders.wrk(
+            load = loaders.wrk(
                 server.url,
-                path,
+                paths,
+                tokens,
+                calls_per_token,
                 seconds=seconds,
                 connections=options.connections,
                 threads=options.threads,
             )
-        return loaders.httpx_loop(
-            server.url, path, seconds=seconds, connections=options.connections
-        )
+        else:
+            load = loaders.httpx_loop(
+                server.url,
+                paths,
+                tokens,
+                calls_per_token,
+                seconds=seconds,
+                connections=options.connections,
+            )
+        return replace(load, server_cpu_s=server.cpu_seconds() - before)
 
     say(f"warming up ({options.warmup} s per target)")
-    for _, server, files in plan:
-        run(server, files[0], options.warmup)
-    results: Results = {name: [] for name, _, _ in plan}
+    for _, server, paths, tokens, calls_per_token in plan:
+        run(server, paths, tokens[0], calls_per_token, options.warmup)
+    results: Results = {name: [] for name, *_ in plan}
     for round_number in range(1, options.rounds + 1):
         say(f"round {round_number}/{options.rounds}")
-        for name, server, files in plan:
-            load = run(server, files[round_number], options.seconds)
+        for name, server, paths, tokens, calls_per_token in plan:
+            load = run(server, paths, tokens[round_number], calls_per_token, options.seconds)
             results[name].append(load)
             say(
                 f"  {name:<16} {load.rate:>9,.0f} req/s  p50 {load.p50_ms:6.2f} ms  "
-                f"p99 {load.p99_ms:6.2f} ms  non-2xx {load.non2xx}"
+                f"p99 {load.p99_ms:6.2f} ms  server CPU {load.cpu_us_per_call:5.1f} us/call  "
+                f"non-2xx {load.non2xx}"
             )
     return results
 
@@ -408,6 +421,9 @@ def summarise(
                 "p99_ms": _median([x.p99_ms for x in loads]),
                 "x_raw": _median([_served(name, x) / r.rate for x, r in pairs]),
                 "p99_x_raw": _median([x.p99_ms / r.p99_ms for x, r in pairs]),
+                # Server CPU per call: what a dedicated core would give, whatever else runs.
+                "cpu_us_per_call": _median([x.cpu_us_per_call for x in loads]),
+                "cpu_x_raw": _median([r.cpu_us_per_call / x.cpu_us_per_call for x, r in pairs]),
                 "requests": sum(x.requests for x in loads),
                 "non2xx": sum(x.non2xx for x in loads),
                 "socket_errors": sum(x.socket_errors for x in loads),
@@ -488,12 +504,15 @@ def summarise(
 
 def print_report(report: dict[str, Any]) -> None:
     print()
-    print("| target | per second | p50 ms | p99 ms | x raw | p99 x raw |")
-    print("|---|---:|---:|---:|---:|---:|")
+    print(
+        "| target | per second | x raw | p50 ms | p99 ms | p99 x raw | CPU us/call | x raw (CPU) |"
+    )
+    print("|---|---:|---:|---:|---:|---:|---:|---:|")
     for row in report["targets"]:
         print(
-            f"| {row['target']} | {row['per_second']:,.0f} | {row['p50_ms']:.2f} | "
-            f"{row['p99_ms']:.2f} | {row['x_raw']:.2f} | {row['p99_x_raw']:.2f} |"
+            f"| {row['target']} | {row['per_second']:,.0f} | {row['x_raw']:.2f} | "
+            f"{row['p50_ms']:.2f} | {row['p99_ms']:.2f} | {row['p99_x_raw']:.2f} | "
+            f"{row['cpu_us_per_call']:.1f} | {row['cpu_x_raw']:.2f} |"
         )
     print()
     print(

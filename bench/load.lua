@@ -1,9 +1,12 @@
--- wrk script for bench/http.py: `wrk ... -s bench/load.lua URL -- CALLS_FILE THREADS`.
+-- wrk script for bench/http.py:
+--   wrk ... -s bench/load.lua URL -- PATHS_FILE TOKENS_FILE CALLS_PER_TOKEN THREADS
 --
--- CALLS_FILE holds one call a line, "path<TAB>token" (token optional). Each wrk thread takes every
--- THREADS-th line, builds its requests once, and sends them round-robin, so every token is used
--- equally often: the harness gives each run enough distinct tokens (API users) that no caller
--- reaches the rate limit. The summary is written as one JSON line after "BENCH ".
+-- Like a set of API clients: each token (one API user) makes CALLS_PER_TOKEN calls in a row, over
+-- the paths of PATHS_FILE (one a line, spread over many learners), then the next token takes
+-- over. The harness gives a run more tokens than it can use at the fastest rate expected, and
+-- fewer calls per token than the rate limit's threshold, so no caller is ever refused. An empty
+-- TOKENS_FILE argument ("-") sends no Authorization header. With several wrk threads, thread i
+-- takes every THREADS-th token. The summary is written as one JSON line after "BENCH ".
 
 local next_thread = 0
 
@@ -13,29 +16,34 @@ function setup(thread)
 end
 
 function init(args)
-  local file, threads = args[1], tonumber(args[2])
-  calls = {}
-  local line_number = 0
-  for line in io.lines(file) do
-    if line_number % threads == thread_index then
-      local path, token = line:match("^([^\t]+)\t?(.*)$")
-      local headers = {}
-      if token ~= "" then
-        headers["Authorization"] = "Zoho-oauthtoken " .. token
-      end
-      calls[#calls + 1] = wrk.format("GET", path, headers)
-    end
-    line_number = line_number + 1
+  local paths_file, tokens_file = args[1], args[2]
+  per_token, threads = tonumber(args[3]), tonumber(args[4])
+  local host = wrk.headers["Host"] or (wrk.host .. ":" .. wrk.port)
+  heads = {}
+  for path in io.lines(paths_file) do
+    heads[#heads + 1] = "GET " .. path .. " HTTP/1.1\r\nHost: " .. host .. "\r\n"
   end
-  position = 0
+  tails = {}
+  local line = 0
+  if tokens_file ~= "-" then
+    for token in io.lines(tokens_file) do
+      if line % threads == thread_index then
+        tails[#tails + 1] = "Authorization: Zoho-oauthtoken " .. token .. "\r\n\r\n"
+      end
+      line = line + 1
+    end
+  end
+  if #tails == 0 then
+    tails[1] = "\r\n"
+  end
+  calls = thread_index  -- so that threads start on different paths
 end
 
 function request()
-  position = position + 1
-  if position > #calls then
-    position = 1
-  end
-  return calls[position]
+  local token = math.floor(calls / per_token) % #tails + 1
+  local head = heads[calls % #heads + 1]
+  calls = calls + 1
+  return head .. tails[token]
 end
 
 function done(summary, latency, requests)

@@ -5,9 +5,11 @@ from __future__ import annotations
 
 import asyncio
 import json
+import math
 import shutil
 import subprocess
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -27,6 +29,11 @@ class Load:
     socket_errors: int
     p50_ms: float
     p99_ms: float
+    server_cpu_s: float = 0.0  # CPU time the server process spent meanwhile (set by the harness)
+
+    @property
+    def cpu_us_per_call(self) -> float:
+        return self.server_cpu_s / self.requests * 1e6 if self.requests else math.nan
 
     @property
     def rate(self) -> float:
@@ -41,8 +48,18 @@ def have_wrk() -> bool:
     return shutil.which("wrk") is not None
 
 
-def wrk(url: str, calls: Path, *, seconds: int, connections: int, threads: int) -> Load:
-    """Run wrk for `seconds` with the calls of `calls` (bench/load.lua says the format)."""
+def wrk(
+    url: str,
+    paths: Path,
+    tokens: Path,
+    per_token: int,
+    *,
+    seconds: int,
+    connections: int,
+    threads: int,
+) -> Load:
+    """Run wrk for `seconds`: the paths of `paths`, each token of `tokens` making `per_token`
+    calls in a row (bench/load.lua)."""
     command = [
         "wrk",
         f"-t{threads}",
@@ -54,7 +71,9 @@ def wrk(url: str, calls: Path, *, seconds: int, connections: int, threads: int) 
         str(LUA),
         url,
         "--",
-        str(calls),
+        str(paths),
+        str(tokens),
+        str(per_token),
         str(threads),
     ]
     done = subprocess.run(command, capture_output=True, text=True, check=False)
@@ -72,21 +91,23 @@ def wrk(url: str, calls: Path, *, seconds: int, connections: int, threads: int) 
     raise RuntimeError(f"wrk gave no summary ({done.returncode}):\n{done.stdout}\n{done.stderr}")
 
 
-def httpx_loop(url: str, calls: Path, *, seconds: float, connections: int) -> Load:
-    """The same calls, round-robin, from `connections` concurrent httpx tasks."""
-    return asyncio.run(_loop(url, _read_calls(calls), seconds, connections))
+def httpx_loop(
+    url: str, paths: Path, tokens: Path, per_token: int, *, seconds: float, connections: int
+) -> Load:
+    """The same calls as wrk's, in the same order, from `connections` concurrent httpx tasks."""
+    headers = [
+        {"Authorization": f"Zoho-oauthtoken {token}"} for token in tokens.read_text().split()
+    ]
+    calls = paths.read_text().split()
 
+    def call(n: int) -> tuple[str, dict[str, str]]:
+        return calls[n % len(calls)], headers[n // per_token % len(headers)] if headers else {}
 
-def _read_calls(calls: Path) -> list[tuple[str, dict[str, str]]]:
-    parsed = []
-    for line in calls.read_text().splitlines():
-        path, _, token = line.partition("\t")
-        parsed.append((path, {"Authorization": f"Zoho-oauthtoken {token}"} if token else {}))
-    return parsed
+    return asyncio.run(_loop(url, call, seconds, connections))
 
 
 async def _loop(
-    url: str, calls: list[tuple[str, dict[str, str]]], seconds: float, connections: int
+    url: str, call: Callable[[int], tuple[str, dict[str, str]]], seconds: float, connections: int
 ) -> Load:
     latencies: list[float] = []
     non2xx = errors = 0
@@ -99,7 +120,7 @@ async def _loop(
         async def worker() -> None:
             nonlocal next_call, non2xx, errors
             while time.perf_counter() < deadline:
-                path, headers = calls[next_call % len(calls)]
+                path, headers = call(next_call)
                 next_call += 1
                 sent = time.perf_counter()
                 try:

@@ -64,12 +64,13 @@ def test_smoke_run_measures_every_target(tmp_path: Path) -> None:
 def test_httpx_loop_counts_answers_and_refusals(tmp_path: Path) -> None:
     """The fallback loader, used when wrk is missing, against the raw yardstick."""
     server: Server = yardstick("raw", "bench.targets:raw", 200, tmp_path / "raw.log")
-    calls = tmp_path / "calls"
-    calls.write_text("/api/v1/learners/1/course-progress\tsome-token\n/x\n")
+    paths, tokens = tmp_path / "paths", tmp_path / "tokens"
+    paths.write_text("/api/v1/learners/1/course-progress\n/x\n")
+    tokens.write_text("some-token\nanother-token\n")
     server.start()
     try:
         server.wait_ready()
-        load = loaders.httpx_loop(server.url, calls, seconds=0.5, connections=4)
+        load = loaders.httpx_loop(server.url, paths, tokens, 3, seconds=0.5, connections=4)
     finally:
         server.stop()
     assert load.requests > 0 and load.non2xx == 0 and load.socket_errors == 0
