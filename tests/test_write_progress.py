@@ -268,6 +268,11 @@ def test_mandatory_changes_follow_in_the_mandatory_totals(api: Api) -> None:
     mandatory = api.row(ada, course, progressType="1")
     assert counts(mandatory)[:3] == (1, 1, 100)
     assert counts(api.row(ada, course))[:3] == (1, 2, 50)
+    # isPublished in an update unpublishes too.
+    api.call(
+        "PATCH", f"/courses/{course}/modules/{module}/files/{b}", "fileData", isPublished=False
+    )
+    assert counts(api.row(ada, course)) == (1, 1, 100, "Completed")
 
 
 def test_renames_show_in_the_progress_rows(api: Api) -> None:

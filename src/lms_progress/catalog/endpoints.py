@@ -243,11 +243,14 @@ def _entity_endpoints(kind: EntityKind) -> dict[str, tuple[str, str, Endpoint]]:
         f = await _fields(request, kind.data)
         name = f.text("name")
         mandatory = f.boolean("isMandatory")
+        published = f.boolean("isPublished")
         marks = f.marks("maximumMarks") if kind.has_marks else None
 
         def work(c: Connection) -> None:
             entity_id = _require_entity(c, kind, *where)
-            catalog.update_entity(c, entity_id, name=name, mandatory=mandatory, max_marks=marks)
+            catalog.update_entity(
+                c, entity_id, name=name, mandatory=mandatory, published=published, max_marks=marks
+            )
 
         await transact(ctx, work)
         return success({kind.id_key: where[3]})

@@ -279,9 +279,10 @@ def update_entity(
     *,
     name: str | None = None,
     mandatory: bool | None = None,
+    published: bool | None = None,
     max_marks: str | None = None,
 ) -> None:
-    """Rename an entity, change its marks, or whether it is mandatory (the mandatory totals of
+    """Rename an entity, change its marks, whether it is mandatory or published (the totals of
     every enrolment it applies to follow)."""
     entity = require_row(connection, entities, entity_id, "entity")
     if entity.deleted:
@@ -289,5 +290,7 @@ def update_entity(
     values = _changes(name=name, max_marks=max_marks)
     if values:
         connection.execute(update(entities).where(entities.c.id == entity_id).values(**values))
-    if mandatory is not None and mandatory != entity.mandatory:
-        set_entity_state(connection, entity_id, mandatory=mandatory)
+    mandatory = None if mandatory == entity.mandatory else mandatory
+    published = None if published == entity.published else published
+    if mandatory is not None or published is not None:
+        set_entity_state(connection, entity_id, mandatory=mandatory, published=published)
