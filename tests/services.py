@@ -9,6 +9,7 @@ from __future__ import annotations
 import contextlib
 import os
 import shutil
+import signal
 import socket
 import subprocess
 import tempfile
@@ -197,6 +198,11 @@ class ThrowawayRedis:
             command, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL
         )
         wait_until(lambda: redis_reachable(self.url) is None, "redis-server", timeout=10)
+
+    def pause(self, paused: bool = True) -> None:
+        """Freeze the server (it keeps its connections but answers nothing), or thaw it."""
+        assert self._process is not None
+        self._process.send_signal(signal.SIGSTOP if paused else signal.SIGCONT)
 
     def stop(self) -> None:
         if self._process is not None:

@@ -4,6 +4,8 @@ restart. Both servers are the test's own (started and stopped here), never the s
 from __future__ import annotations
 
 import logging
+import threading
+import time
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -111,3 +113,36 @@ def test_outages_give_503_then_the_service_recovers_by_itself(
             assert client.get("/readyz").status_code == 200
     finally:
         app.state.ctx.engine.dispose()
+
+
+def test_a_hung_redis_is_a_503_within_the_timeout(
+    tmp_path: Path, own_redis: services.ThrowawayRedis
+) -> None:
+    settings = Settings(
+        database_url=f"sqlite:///{tmp_path}/test.db",
+        redis_url=own_redis.url,
+        redis_timeout_seconds=0.5,
+        timezone="UTC",
+    )
+    app = create_app(settings)
+    engine = app.state.ctx.engine
+    with engine.begin() as connection:
+        demo.load(connection)
+    reader = auth(new_token(engine, Operation.READ))
+    try:
+        with TestClient(app, raise_server_exceptions=False) as client:
+            assert client.get(P1, headers=reader).status_code == 200
+            own_redis.pause()
+            # Thawed after 5 s whatever happens, so a missing timeout fails the test, not hangs it.
+            thaw = threading.Timer(5, own_redis.pause, args=(False,))
+            thaw.start()
+            try:
+                started = time.monotonic()
+                assert_unavailable(client.get(P1, headers=reader), "rate-limit store")
+                assert time.monotonic() - started < 2  # the timeout, not the thaw
+            finally:
+                thaw.cancel()
+                own_redis.pause(False)
+            assert client.get(P1, headers=reader).status_code == 200
+    finally:
+        engine.dispose()
