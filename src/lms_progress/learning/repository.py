@@ -174,6 +174,11 @@ def complete_entity(
         raise ApiError(ErrorCode.NOT_FOUND, f"entity {entity_id} not found")
     require_active_learner(connection, learner_id)
     enrolment = active_enrolment(connection, learner_id, entity.course_id, for_update=True)
+    # Read the entity again now that the enrolment is locked: a change that recounted this
+    # enrolment (unpublish, delete, mandatory) and committed meanwhile must be seen.
+    entity = require_row(connection, entities, entity_id, "entity")
+    if entity.deleted:
+        raise ApiError(ErrorCode.NOT_FOUND, f"entity {entity_id} not found")
     if entity.batch_id is not None and entity.batch_id != enrolment.batch_id:
         raise ApiError(
             ErrorCode.NOT_FOUND,

@@ -51,6 +51,11 @@ def refresh(connection: Connection, where: ColumnElement[bool]) -> None:
     are now fully done. Completion is never undone here: a completed enrolment stays completed
     when entities are added later (its counts show the new entities)."""
     active = and_(where, e.c.ended_at.is_(None))
+    # Lock the rows first, in id order, as their own statement. On PostgreSQL (READ COMMITTED) the
+    # UPDATE below then takes a snapshot after any completion that held one of them committed;
+    # an UPDATE that waited on the lock itself would count with its first snapshot and miss it.
+    # (SQLite omits FOR UPDATE: its writers are serialised already.)
+    connection.execute(select(e.c.id).where(active).order_by(e.c.id).with_for_update())
     connection.execute(
         update(e)
         .where(active)
