@@ -141,7 +141,8 @@ def section(oulad: list[dict[str, Any]], synthetic: list[dict[str, Any]], runs: 
     lines = [
         SECTION,
         "",
-        f"Measured {datetime.now(UTC):%Y-%m-%d} with `bench/import_oulad.py` on "
+        f"Measured {datetime.now(UTC):%Y-%m-%d} with `python -m bench.import_oulad --write "
+        f"docs/benchmarks.md` on "
         f"{os.cpu_count()} CPUs ({platform.machine()}, Python {platform.python_version()}, "
         f"SQLite {_sqlite_version()}), into a fresh SQLite file; each import in a fresh process. "
         f"Load average when the runs began: {LOAD_AT_START:.1f} (other work on the machine slows "
