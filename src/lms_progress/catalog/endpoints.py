@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
+from typing import Any
 
 from fastapi import APIRouter
 from sqlalchemy import Connection
@@ -15,7 +16,17 @@ from starlette.requests import Request
 from starlette.responses import Response
 
 from lms_progress.catalog import repository as catalog
-from lms_progress.http.body import resource_data
+from lms_progress.http.body import (
+    BOOLEAN,
+    DAY,
+    ID,
+    MARKS,
+    NAME,
+    TEXT,
+    Schema,
+    documented,
+    resource_data,
+)
 from lms_progress.http.fields import TEXT_MAX, Fields
 from lms_progress.http.guard import CreateAccess, DeleteAccess, UpdateAccess
 from lms_progress.http.paths import batch_id, context, now, path_id
@@ -32,7 +43,25 @@ async def _fields(request: Request, name: str) -> Fields:
     return Fields(await resource_data(request, name), name, context(request).zone)
 
 
-@router.post("/api/v1/courses", summary="Create a course (courseData)")
+COURSE_FIELDS: dict[str, Schema] = {
+    "name": NAME,
+    "type": {"type": "integer", "enum": [1, 2, 3]},
+    "description": TEXT,
+}
+BATCH_FIELDS: dict[str, Schema] = {
+    "name": NAME,
+    "startDate": DAY,
+    "endDate": DAY,
+    "maximumCapacity": {"type": "integer", "minimum": 0, "maximum": CAPACITY_MAX},
+}
+MODULE_FIELDS: dict[str, Schema] = {"name": NAME, "description": TEXT}
+
+
+@router.post(
+    "/api/v1/courses",
+    summary="Create a course (courseData)",
+    openapi_extra=documented("courseData", {**COURSE_FIELDS, "id": ID}, ("name", "type")),
+)
 async def create_course(request: Request, _principal: CreateAccess) -> Response:
     ctx = context(request)
     f = await _fields(request, "courseData")
@@ -54,7 +83,11 @@ async def create_course(request: Request, _principal: CreateAccess) -> Response:
     return success({"courseId": course_id})
 
 
-@router.patch(COURSE, summary="Update a course (courseData)")
+@router.patch(
+    COURSE,
+    summary="Update a course (courseData)",
+    openapi_extra=documented("courseData", COURSE_FIELDS),
+)
 async def update_course(request: Request, _principal: UpdateAccess) -> Response:
     ctx = context(request)
     course_id = path_id(request, "courseId")
@@ -71,7 +104,11 @@ async def update_course(request: Request, _principal: UpdateAccess) -> Response:
     return success({"courseId": course_id})
 
 
-@router.post(COURSE + "/batches", summary="Create a batch of a blended course (batchData)")
+@router.post(
+    COURSE + "/batches",
+    summary="Create a batch of a blended course (batchData)",
+    openapi_extra=documented("batchData", {**BATCH_FIELDS, "id": ID}, ("name",)),
+)
 async def create_batch(request: Request, _principal: CreateAccess) -> Response:
     ctx = context(request)
     course_id = path_id(request, "courseId")
@@ -96,7 +133,11 @@ async def create_batch(request: Request, _principal: CreateAccess) -> Response:
     return success({"courseId": course_id, "batchId": new})
 
 
-@router.patch(COURSE + "/batches/{batchId}", summary="Update a batch (batchData)")
+@router.patch(
+    COURSE + "/batches/{batchId}",
+    summary="Update a batch (batchData)",
+    openapi_extra=documented("batchData", BATCH_FIELDS),
+)
 async def update_batch(request: Request, _principal: UpdateAccess) -> Response:
     ctx = context(request)
     course_id = path_id(request, "courseId")
@@ -164,12 +205,14 @@ for _base in MODULE_BASES:
         create_module,
         methods=["POST"],
         summary="Create a module (moduleData)",
+        openapi_extra=documented("moduleData", {**MODULE_FIELDS, "id": ID}, ("name",)),
     )
     router.add_api_route(
         _base + "/modules/{moduleId}",
         update_module,
         methods=["PATCH"],
         summary="Update a module (moduleData)",
+        openapi_extra=documented("moduleData", MODULE_FIELDS),
     )
 
 
@@ -314,6 +357,17 @@ def _require_entity(
     return entity_id
 
 
+def _entity_doc(kind: EntityKind, action: str) -> dict[str, Any] | None:
+    fields: dict[str, Schema] = {"name": NAME, "isMandatory": BOOLEAN}
+    fields["isPublished"] = BOOLEAN
+    if kind.has_marks:
+        fields["maximumMarks"] = MARKS
+    if action == "create":
+        required = ("name", "maximumMarks") if kind.marks_required else ("name",)
+        return documented(kind.data, {**fields, "id": ID}, required)
+    return documented(kind.data, fields) if action == "update" else None
+
+
 for _kind in KINDS:
     for _action, (_method, _suffix, _endpoint) in _entity_endpoints(_kind).items():
         for _base in MODULE_BASES:
@@ -325,4 +379,5 @@ for _kind in KINDS:
                 if _action in ("create", "update")
                 else f"{_action.capitalize()} {_kind.singular}",
                 name=f"{_action}_{_kind.singular}{'_in_batch' if 'batchId' in _base else ''}",
+                openapi_extra=_entity_doc(_kind, _action),
             )

@@ -104,3 +104,36 @@ def _json(raw: bytes, what: str) -> object:
         return orjson.loads(raw)
     except orjson.JSONDecodeError as exc:
         raise ApiError(ErrorCode.MALFORMED_BODY, f"{what} is not valid JSON: {exc}") from None
+
+
+def documented(name: str, fields: dict[str, Any], required: tuple[str, ...] = ()) -> dict[str, Any]:
+    """`openapi_extra` describing the call's object (`/docs`): the JSON body `{name: {...}}`.
+    The same object may come in the query string or a form (docs/api.md, "Writes")."""
+    data: dict[str, Any] = {"type": "object", "properties": fields}
+    if required:
+        data["required"] = list(required)
+    return {
+        "requestBody": {
+            "required": bool(required),
+            "description": f"{name}: in a JSON body as shown, the object itself as the body, "
+            f"or `{name}=<JSON>` in the query string or a form",
+            "content": {
+                "application/json": {
+                    "schema": {"type": "object", "properties": {name: data}, "required": [name]}
+                }
+            },
+        }
+    }
+
+
+# JSON Schema pieces for `documented`.
+Schema = dict[str, Any]
+ID: Schema = {
+    "anyOf": [{"type": "integer", "minimum": 1}, {"type": "string", "pattern": "^[0-9]{1,19}$"}]
+}
+NAME: Schema = {"type": "string", "minLength": 1, "maxLength": 250}
+TEXT: Schema = {"type": "string", "maxLength": 10_000}
+BOOLEAN: Schema = {"type": "boolean"}
+MARKS: Schema = {"anyOf": [{"type": "number", "minimum": 0}, {"type": "string"}]}
+DAY: Schema = {"type": "string", "pattern": "^[0-9]{2}-[0-9]{2}-[0-9]{4}$", "example": "25-12-2021"}
+INSTANT: Schema = {"type": "string", "example": "2023-08-03T10:15:00Z"}

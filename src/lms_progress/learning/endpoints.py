@@ -11,7 +11,16 @@ from sqlalchemy import Connection
 from starlette.requests import Request
 from starlette.responses import Response
 
-from lms_progress.http.body import resource_data
+from lms_progress.http.body import (
+    BOOLEAN,
+    ID,
+    INSTANT,
+    MARKS,
+    NAME,
+    Schema,
+    documented,
+    resource_data,
+)
 from lms_progress.http.fields import EMAIL_MAX, URL_MAX, Fields
 from lms_progress.http.guard import CreateAccess, DeleteAccess, UpdateAccess
 from lms_progress.http.paths import batch_id, context, not_in_future, now, path_id
@@ -19,6 +28,13 @@ from lms_progress.http.writes import success, transact
 from lms_progress.learning import repository as learning
 
 router = APIRouter(tags=["learning"])
+
+LEARNER_FIELDS: dict[str, Schema] = {
+    "name": NAME,
+    "email": {"type": "string", "maxLength": 320},
+    "imageURL": {"type": "string", "maxLength": 2000},
+    "managerId": ID,
+}
 
 LEARNER = "/api/v1/learners/{learnerId}"
 ENROLMENT = "/api/v1/courses/{courseId}/learners/{learnerId}"
@@ -30,7 +46,11 @@ async def _fields(request: Request, name: str, *, required: bool = True) -> Fiel
     return Fields(data, name, context(request).zone)
 
 
-@router.post("/api/v1/learners", summary="Create a learner (learnerData)")
+@router.post(
+    "/api/v1/learners",
+    summary="Create a learner (learnerData)",
+    openapi_extra=documented("learnerData", {**LEARNER_FIELDS, "id": ID}, ("name",)),
+)
 async def create_learner(request: Request, _principal: CreateAccess) -> Response:
     ctx = context(request)
     f = await _fields(request, "learnerData")
@@ -54,7 +74,11 @@ async def create_learner(request: Request, _principal: CreateAccess) -> Response
     return success({"learnerId": learner_id})
 
 
-@router.patch(LEARNER, summary="Update or reactivate a learner (learnerData)")
+@router.patch(
+    LEARNER,
+    summary="Update or reactivate a learner (learnerData)",
+    openapi_extra=documented("learnerData", {**LEARNER_FIELDS, "active": BOOLEAN}),
+)
 async def update_learner(request: Request, _principal: UpdateAccess) -> Response:
     ctx = context(request)
     learner_id = path_id(request, "learnerId")
@@ -111,6 +135,7 @@ for _base in (ENROLMENT, BATCH_ENROLMENT):
         enrol,
         methods=["POST"],
         summary="Enrol a learner in a course or a batch (enrolmentData, optional)",
+        openapi_extra=documented("enrolmentData", {"enrolledAt": INSTANT}),
         name="enrol" + ("_in_batch" if "batchId" in _base else ""),
     )
 
@@ -143,7 +168,11 @@ async def move_batch(request: Request, _principal: UpdateAccess) -> Response:
     )
 
 
-@router.post(ENROLMENT + "/start", summary="Mark a course started (enrolmentData, optional)")
+@router.post(
+    ENROLMENT + "/start",
+    summary="Mark a course started (enrolmentData, optional)",
+    openapi_extra=documented("enrolmentData", {"startedAt": INSTANT}),
+)
 async def start(request: Request, _principal: UpdateAccess) -> Response:
     ctx = context(request)
     course_id, learner_id = path_id(request, "courseId"), path_id(request, "learnerId")
@@ -156,7 +185,9 @@ async def start(request: Request, _principal: UpdateAccess) -> Response:
 
 
 @router.post(
-    ENROLMENT + "/complete", summary="Mark an enrolment complete (admin; enrolmentData, optional)"
+    ENROLMENT + "/complete",
+    summary="Mark an enrolment complete (admin; enrolmentData, optional)",
+    openapi_extra=documented("enrolmentData", {"completedAt": INSTANT}),
 )
 async def mark_complete(request: Request, _principal: UpdateAccess) -> Response:
     ctx = context(request)
@@ -170,7 +201,15 @@ async def mark_complete(request: Request, _principal: UpdateAccess) -> Response:
     return success({"courseId": course_id, "learnerId": learner_id}, "completed")
 
 
-@router.put(ENROLMENT + "/evaluation", summary="Record the manager's evaluation (evaluationData)")
+@router.put(
+    ENROLMENT + "/evaluation",
+    summary="Record the manager's evaluation (evaluationData)",
+    openapi_extra=documented(
+        "evaluationData",
+        {"awardedMarks": MARKS, "maximumMarks": MARKS, "evaluatedBy": ID},
+        ("awardedMarks", "maximumMarks"),
+    ),
+)
 async def evaluate(request: Request, _principal: UpdateAccess) -> Response:
     ctx = context(request)
     course_id, learner_id = path_id(request, "courseId"), path_id(request, "learnerId")
@@ -196,6 +235,7 @@ async def evaluate(request: Request, _principal: UpdateAccess) -> Response:
 @router.post(
     LEARNER + "/entities/{entityId}/completion",
     summary="Complete an entity (idempotent; completionData, optional)",
+    openapi_extra=documented("completionData", {"completedAt": INSTANT, "score": MARKS}),
 )
 async def complete_entity(request: Request, _principal: CreateAccess) -> Response:
     ctx = context(request)
