@@ -312,6 +312,7 @@ def _entity_endpoints(kind: EntityKind) -> dict[str, tuple[str, str, Endpoint]]:
 
         return change
 
+    # The guard is declared in each endpoint's own signature (FastAPI reads it from there).
     unpublish = state_change(False, None, "unpublished")
     publish = state_change(True, None, "published")
     delete = state_change(None, True, "deleted")
@@ -358,8 +359,7 @@ def _require_entity(
 
 
 def _entity_doc(kind: EntityKind, action: str) -> dict[str, Any] | None:
-    fields: dict[str, Schema] = {"name": NAME, "isMandatory": BOOLEAN}
-    fields["isPublished"] = BOOLEAN
+    fields: dict[str, Schema] = {"name": NAME, "isMandatory": BOOLEAN, "isPublished": BOOLEAN}
     if kind.has_marks:
         fields["maximumMarks"] = MARKS
     if action == "create":
