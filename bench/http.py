@@ -45,13 +45,6 @@ MAX_RATE = {"wrk": 60_000, "httpx": 5_000}
 P1 = "/api/v1/learners/{learner}/course-progress"
 P2 = "/api/v1/courses/{course}/learners/{learner}/course-progress"
 
-TARGETS = {
-    "seed": "P1, the seed endpoint",
-    "p2": "P2, one course",
-    "locked": "a locked caller (429)",
-}
-
-
 # -- processes --------------------------------------------------------------------------------
 
 
@@ -267,11 +260,9 @@ def parse(argv: list[str] | None = None) -> Options:
 
 def main(argv: list[str] | None = None) -> int:
     options = parse(argv)
-    say: Callable[[str], None] = lambda text: print(text, flush=True)  # noqa: E731
     machine_before = machine()
-    threshold: int = Settings.model_fields[
-        "rate_limit_threshold"
-    ].default  # servers run on defaults
+    # The servers run on the default settings, whatever this process's environment says.
+    threshold: int = Settings.model_fields["rate_limit_threshold"].default
     # Tokens per slice: enough that at MAX_RATE each is used below the rate limit's threshold.
     per_token = max(1, threshold * 5 // 6)
     longest = max(options.seconds, options.warmup)
@@ -323,6 +314,10 @@ def main(argv: list[str] | None = None) -> int:
 
 
 Results = dict[str, list[Load]]  # target name -> one Load per round
+
+
+def say(text: str) -> None:
+    print(text, flush=True)
 
 
 def measure(
@@ -487,6 +482,7 @@ def summarise(
             "connections": options.connections,
             "threads": options.threads,
             "body_bytes": body_bytes,
+            "smoke": options.smoke,
         },
         "targets": rows,
         "sizes": sizes,
@@ -532,6 +528,8 @@ def print_report(report: dict[str, Any]) -> None:
         print(f"- [{'x' if check['met'] else ' '}] {check['check']}: {check['value']}")
     for warning in report["warnings"]:
         print(f"- warning: {warning}")
+    if report["settings"]["smoke"]:
+        print("- smoke run: it checks the harness; its numbers say nothing about the server")
     m = report["machine"]
     print(
         f"\n{m['cpus']} x {m['cpu']}, {m['memory_gb']} GB, Python {m['python']}, "
@@ -540,7 +538,12 @@ def print_report(report: dict[str, Any]) -> None:
 
 
 def uptime() -> str:
-    return subprocess.run(["uptime"], capture_output=True, text=True, check=False).stdout.strip()
+    """`uptime`'s line (the load averages say whether the machine was otherwise busy)."""
+    try:
+        done = subprocess.run(["uptime"], capture_output=True, text=True, check=False)
+    except OSError:
+        return "load average: " + Path("/proc/loadavg").read_text().strip()
+    return done.stdout.strip()
 
 
 def machine() -> dict[str, Any]:
@@ -564,7 +567,8 @@ def machine() -> dict[str, Any]:
         "cpu": cpu,
         "memory_gb": round(memory_kb / 1024 / 1024, 1),
         "python": platform.python_version(),
-        "uvicorn": version("uvicorn"),
+        "sqlite": sqlite3.sqlite_version,
+        **{name: version(name) for name in ("uvicorn", "uvloop", "httptools", "fastapi")},
         "wrk": wrk_version,
         "load_before": uptime(),
     }
