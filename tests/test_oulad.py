@@ -73,9 +73,7 @@ class Expected:
             else ("In progress" if self.done else "Yet to start"),
             "enrolledDate": shown(self.enrolled),
             "completionDate": shown(finished) if finished else "",
-            "completedIn": f"{max((until - self.enrolled).days + 1, 1)} days"
-            if until and last
-            else "",
+            "completedIn": f"{max((until - self.enrolled).days + 1, 1)} days" if until else "",
             "type": 2,
             "courseType": "Blended learning",
         }

@@ -169,7 +169,8 @@ def test_admin_completion_and_evaluation(
     row = row_of(client, read_headers, learner)
     assert row["completionStatus"] == "Completed"
     assert (row["completionPercentage"], row["completionDate"]) == (0, "03-Jan-2024")
-    assert row["completedIn"] == ""  # nothing was completed by the learner
+    # Nothing was completed by the learner, but the enrolment is complete: days to its completion.
+    assert row["completedIn"] == "3 days"
     assert (row["managerEvaluationTotalMarks"], row["managerEvaluationMarks"]) == ("87.5", "100")
     assert (row["type"], row["courseType"]) == (3, "E-material")
 

@@ -44,8 +44,9 @@ def format_date(day: date) -> str:
 def completed_in(enrolled: date, until: date | None) -> str:
     """Calendar days from enrolment to `until`, both days counted: the same day is "1 days".
 
-    `until` is the completion date, or while not complete the date of the latest completed entity;
-    None (nothing completed) gives "". Dates are counted, not seconds, so daylight-saving days
+    `until` is the completion date (also of an enrolment an admin marked complete), or while not
+    complete the date of the latest completed entity; None (not complete, nothing completed)
+    gives "". Dates are counted, not seconds, so daylight-saving days
     (23 or 25 hours) count as one day each. A completion dated before the enrolment (imported
     history) counts as the enrolment day.
     """

@@ -56,7 +56,7 @@ def progress_row(row: tuple[Any, ...], zone: tzinfo, mandatory_only: bool) -> di
         "enrolledDate": format_date(enrolled),
         "batchId": batch_id if batch_id is not None else "",
         "type": course_type,
-        "completedIn": completed_in(enrolled, completed_on or last_on) if last_on else "",
+        "completedIn": completed_in(enrolled, completed_on or last_on),
         "completedEntitiesCount": done,
         "completionPercentage": completion_percentage(done, total),
         "courseName": row[col.COURSE_NAME],
