@@ -27,14 +27,14 @@ from lms_progress.http.body import (
     documented,
     resource_data,
 )
-from lms_progress.http.fields import TEXT_MAX, Fields
+from lms_progress.http.fields import Fields
 from lms_progress.http.guard import CreateAccess, DeleteAccess, UpdateAccess
 from lms_progress.http.paths import batch_id, context, now, path_id
 from lms_progress.http.writes import success, transact
+from lms_progress.validation import CAPACITY_MAX, TEXT_MAX
 
 router = APIRouter(tags=["catalog"])
 
-CAPACITY_MAX = 1_000_000
 COURSE = "/api/v1/courses/{courseId}"
 MODULE_BASES = ("/api/v1/courses/{courseId}", "/api/v1/courses/{courseId}/batches/{batchId}")
 

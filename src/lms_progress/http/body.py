@@ -14,6 +14,7 @@ import orjson
 from starlette.requests import Request
 
 from lms_progress.errors import ApiError, ErrorCode
+from lms_progress.validation import NAME_MAX, TEXT_MAX
 
 # One record per call: a generous bound for one object, far below anything that would hurt.
 MAX_BODY_BYTES = 64 * 1024
@@ -131,8 +132,8 @@ Schema = dict[str, Any]
 ID: Schema = {
     "anyOf": [{"type": "integer", "minimum": 1}, {"type": "string", "pattern": "^[0-9]{1,19}$"}]
 }
-NAME: Schema = {"type": "string", "minLength": 1, "maxLength": 250}
-TEXT: Schema = {"type": "string", "maxLength": 10_000}
+NAME: Schema = {"type": "string", "minLength": 1, "maxLength": NAME_MAX}
+TEXT: Schema = {"type": "string", "maxLength": TEXT_MAX}
 BOOLEAN: Schema = {"type": "boolean"}
 MARKS: Schema = {"anyOf": [{"type": "number", "minimum": 0}, {"type": "string"}]}
 DAY: Schema = {"type": "string", "pattern": "^[0-9]{2}-[0-9]{2}-[0-9]{4}$", "example": "25-12-2021"}

@@ -2,7 +2,8 @@
 
 Missing required field: 400 / 7202. Wrong JSON type: 400 / 7204. A value of the right type that is
 not allowed (an id of 0, an unknown date): 400 / 7201. A string longer than its limit: 422 / 7220.
-Keys we do not store (Zoho's `aboutCourse`, `locations`, ...) are accepted and ignored.
+Keys we do not store (Zoho's `aboutCourse`, `locations`, ...) are accepted and ignored. The limits
+and rules themselves are `validation.py`'s, shared with the bulk import.
 """
 
 from __future__ import annotations
@@ -11,14 +12,10 @@ import re
 from datetime import UTC, date, datetime, time, tzinfo
 from typing import Any, Literal, overload
 
+from lms_progress import validation
 from lms_progress.errors import ApiError, ErrorCode
-from lms_progress.ids import is_valid_id, parse_id
-from lms_progress.progress.rules import canonical_marks
-
-NAME_MAX = 250
-TEXT_MAX = 10_000
-URL_MAX = 2_000
-EMAIL_MAX = 320
+from lms_progress.ids import parse_id
+from lms_progress.validation import NAME_MAX, Refused
 
 _DAY = re.compile(r"^(\d{2})-(\d{2})-(\d{4})$")
 _MISSING = object()
@@ -46,6 +43,10 @@ class Fields:
     def _wrong_type(self, key: str, expected: str) -> ApiError:
         return ApiError(ErrorCode.WRONG_DATA_TYPE, f"{self.name}.{key} must be {expected}")
 
+    def _refused(self, key: str, exc: Refused) -> ApiError:
+        code = ErrorCode.LIMIT_EXCEEDED if exc.limit else ErrorCode.INVALID_PARAMETER
+        return ApiError(code, f"{self.name}.{key} {exc}")
+
     @overload
     def text(
         self, key: str, *, required: Literal[True], max_length: int = ..., blank: bool = ...
@@ -62,23 +63,10 @@ class Fields:
             return None
         if not isinstance(value, str):
             raise self._wrong_type(key, "a string")
-        if len(value) > max_length:
-            raise ApiError(
-                ErrorCode.LIMIT_EXCEEDED,
-                f"{self.name}.{key} is longer than {max_length} characters",
-            )
-        if not blank and not value.strip():
-            raise ApiError(ErrorCode.INVALID_PARAMETER, f"{self.name}.{key} must not be blank")
-        # NUL cannot be stored by PostgreSQL, and lone surrogates cannot be encoded at all.
-        if "\x00" in value:
-            raise ApiError(ErrorCode.INVALID_PARAMETER, f"{self.name}.{key} contains a NUL")
         try:
-            value.encode("utf-8")
-        except UnicodeEncodeError:
-            raise ApiError(
-                ErrorCode.INVALID_PARAMETER, f"{self.name}.{key} is not valid Unicode"
-            ) from None
-        return value
+            return validation.text(value, max_length, blank=blank)
+        except Refused as exc:
+            raise self._refused(key, exc) from None
 
     @overload
     def integer(self, key: str, *, required: Literal[True], low: int, high: int) -> int: ...
@@ -92,11 +80,10 @@ class Fields:
             value = int(value)
         if type(value) is not int:
             raise self._wrong_type(key, "an integer")
-        if not low <= value <= high:
-            raise ApiError(
-                ErrorCode.INVALID_PARAMETER, f"{self.name}.{key} must be between {low} and {high}"
-            )
-        return value
+        try:
+            return validation.between(value, low, high)
+        except Refused as exc:
+            raise self._refused(key, exc) from None
 
     @overload
     def record_id(self, key: str, *, required: Literal[True]) -> int: ...
@@ -119,11 +106,10 @@ class Fields:
             return parsed
         if type(value) is not int:
             raise self._wrong_type(key, "an id (digits)")
-        if not is_valid_id(value):
-            raise ApiError(
-                ErrorCode.INVALID_PARAMETER, f"{self.name}.{key} must be a positive 64-bit integer"
-            )
-        return value
+        try:
+            return validation.record_id(value)
+        except Refused as exc:
+            raise self._refused(key, exc) from None
 
     def boolean(self, key: str, *, required: bool = False) -> bool | None:
         value = self._get(key, required)
@@ -146,14 +132,10 @@ class Fields:
             return None
         if isinstance(value, bool) or not isinstance(value, int | float | str):
             raise self._wrong_type(key, "a number")
-        if isinstance(value, str) and len(value) > 30:
-            raise ApiError(ErrorCode.LIMIT_EXCEEDED, f"{self.name}.{key} is too long")
         try:
-            return canonical_marks(value)
-        except ValueError:
-            raise ApiError(
-                ErrorCode.INVALID_PARAMETER, f"{self.name}.{key} must be a number >= 0"
-            ) from None
+            return validation.marks(value)
+        except Refused as exc:
+            raise self._refused(key, exc) from None
 
     def day(self, key: str, *, required: bool = False) -> int | None:
         """A date in Zoho's input format DD-MM-YYYY: the start of that day in the zone."""
@@ -186,7 +168,7 @@ class Fields:
             moment = datetime.fromisoformat(value.replace("z", "Z"))
         except ValueError:
             moment = None
-        if moment is None or moment.tzinfo is None or moment.year < 1970:
+        if moment is None or moment.tzinfo is None or not validation.year_ok(moment):
             raise ApiError(
                 ErrorCode.INVALID_PARAMETER,
                 f"{self.name}.{key} must be ISO 8601 with an offset "
@@ -204,4 +186,4 @@ class Fields:
             parsed = date(year, month, day)
         except ValueError:
             return None
-        return parsed if parsed.year >= 1970 else None
+        return parsed if validation.year_ok(parsed) else None

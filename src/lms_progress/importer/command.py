@@ -13,8 +13,9 @@ from rich.console import Console
 from rich.progress import BarColumn, DownloadColumn, Progress, TimeRemainingColumn
 from rich.table import Table
 from sqlalchemy import Engine, select
+from sqlalchemy.exc import DBAPIError
 
-from lms_progress.importer.load import Report, Source, import_sources
+from lms_progress.importer.load import Report, Source, StoreUnavailable, import_sources
 from lms_progress.importer.oulad import load_oulad, oulad_bytes
 from lms_progress.importer.reader import FORMATS, format_of_name
 from lms_progress.importer.records import KINDS, kind_of_file
@@ -80,11 +81,12 @@ def import_files(
         sources.append(
             Source(str(path), chosen, file_format, _opener(path), size=path.stat().st_size)
         )
-    engine = _engine(db)
-    zone = _zone(engine)
-    total = sum(source.size or 0 for source in sources)
-    with _progress(total, "importing") as advance:
-        report = import_sources(engine, sources, zone=zone, progress=advance, dry_run=check)
+    with _store_errors():
+        engine = _engine(db)
+        zone = _zone(engine)
+        total = sum(source.size or 0 for source in sources)
+        with _progress(total, "importing") as advance:
+            report = import_sources(engine, sources, zone=zone, progress=advance, dry_run=check)
     _print(report, check)
 
 
@@ -103,10 +105,23 @@ def import_oulad(
 ) -> None:
     """Load the Open University Learning Analytics Dataset (CC BY 4.0; Kuzilek, Hlosta and
     Zdrahal, Scientific Data 4, 170171, 2017) into the store. Mapping: docs/import.md."""
-    engine = _engine(db)
-    with _progress(oulad_bytes(directory), "loading OULAD") as advance:
-        report = load_oulad(engine, directory, progress=advance, dry_run=check)
+    with _store_errors():
+        engine = _engine(db)
+        with _progress(oulad_bytes(directory), "loading OULAD") as advance:
+            report = load_oulad(engine, directory, progress=advance, dry_run=check)
     _print(report, check)
+
+
+@contextmanager
+def _store_errors() -> Iterator[None]:
+    """A store that fails (unreachable, busy, down mid-way) is one line and exit code 1."""
+    try:
+        yield
+    except StoreUnavailable as exc:
+        raise _fail(str(exc)) from None
+    except DBAPIError as exc:
+        lines = str(exc.orig).strip().splitlines()
+        raise _fail(f"the store is unreachable: {lines[0] if lines else exc}") from None
 
 
 def _opener(path: Path) -> Callable[[], IO[bytes]]:
@@ -154,7 +169,9 @@ def _progress(total: int, what: str) -> Iterator[Callable[[int], None] | None]:
 def _print(report: Report, check: bool) -> None:
     errors = report.sorted_errors()
     for error in errors:
-        err.print(f"[red]{error.source}:{error.line}[/red]: {error.reason}", soft_wrap=True)
+        # Line 0: the store refused the data as a whole (load.run), no row of its own.
+        where = f"{error.source}:{error.line}" if error.line else error.source
+        err.print(f"[red]{where}[/red]: {error.reason}", soft_wrap=True)
     table = Table("records", "read", "added", "already present", title=None)
     for kind, count in report.counts.items():
         if count.read:

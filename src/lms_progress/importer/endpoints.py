@@ -17,7 +17,7 @@ from starlette.responses import Response
 
 from lms_progress.errors import ApiError, ErrorCode
 from lms_progress.http.guard import CreateAccess, context
-from lms_progress.importer.load import Report, Source, import_sources
+from lms_progress.importer.load import Report, Source, StoreUnavailable, import_sources
 from lms_progress.importer.records import KINDS
 
 router = APIRouter()
@@ -59,6 +59,8 @@ async def import_records(kind: str, request: Request, _principal: CreateAccess) 
             now=int(ctx.wall_clock()),
             dry_run=check,
         )
+    except StoreUnavailable as exc:
+        raise ApiError(ErrorCode.UNAVAILABLE, f"{exc}: retry") from None
     finally:
         body.close()
     return _answer(report, check)

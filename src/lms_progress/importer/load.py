@@ -13,6 +13,7 @@ the first completion of an entity in an enrolment is kept.
 
 from __future__ import annotations
 
+import logging
 import time
 from collections.abc import Callable, Iterable, Iterator
 from contextlib import AbstractContextManager, contextmanager
@@ -21,11 +22,14 @@ from functools import partial
 from typing import IO, Any
 
 from sqlalchemy import Connection, Engine
+from sqlalchemy.exc import DBAPIError
 
 from lms_progress.ids import new_id
 from lms_progress.importer.reader import BadRow, read_rows
 from lms_progress.importer.records import KINDS, Kind
 from lms_progress.importer.recount import recount
+
+log = logging.getLogger(__name__)
 
 CHUNK = 10_000
 
@@ -93,6 +97,8 @@ class Loader:
         self.sqlite = connection.dialect.name == "sqlite"
         self.cursor = connection.connection.dbapi_connection.cursor()  # type: ignore[union-attr]
         self.report = Report()
+        # What is being staged or merged: names the part of the import a store error stopped.
+        self.step = "import"
         self._seq = 0
         self._indexed: set[str] = set()
         for kind in KINDS.values():
@@ -142,6 +148,7 @@ class Loader:
         tick: Callable[[], None] | None = None,
     ) -> None:
         """Write `(line, values)` rows into the kind's staging table, a chunk at a time."""
+        self.step = self.report.sources[src]
         extra = _STAGED_VALUES.get(kind.name)
         names = ["seq", "src", "line", *kind.names]
         if extra is not None:
@@ -217,7 +224,9 @@ class Loader:
         """Check and write every kind, in dependency order; then recount the totals."""
         for kind in KINDS.values():
             if self.report.counts[kind.name].read:
+                self.step = kind.name
                 getattr(self, f"_merge_{kind.name}")(kind)
+        self.step = "recount"
         self.recount()
         for kind in KINDS.values():
             self._run(f"DROP TABLE import_{kind.name}")
@@ -559,6 +568,11 @@ class Source:
 Progress = Callable[[int], None]
 
 
+class StoreUnavailable(Exception):
+    """The store failed during an import (down, restarting, busy past its timeout): nothing was
+    written, and the same import may be run again."""
+
+
 def run(
     engine: Engine,
     stage: Callable[[Loader], None],
@@ -567,20 +581,58 @@ def run(
     dry_run: bool = False,
 ) -> Report:
     """One import in one transaction: `stage` fills the loader, then every row is checked and
-    merged. Committed only when no row is bad (and not a dry run)."""
+    merged. Committed only when no row is bad (and not a dry run).
+
+    Every value is checked before it reaches the store, so the store should refuse nothing; if it
+    does all the same (a constraint we do not check, a concurrent write), the import is rolled back
+    and the refusal is one more bad row. A failing store raises `StoreUnavailable`."""
     started = time.perf_counter()
-    with bulk_connection(engine) as connection, connection.begin() as transaction:
-        loader = Loader(connection, now=int(time.time()) if now is None else now)
-        stage(loader)
-        loader.merge()
-        report = loader.report
+    loader: Loader | None = None
+    try:
+        with bulk_connection(engine) as connection, connection.begin() as transaction:
+            loader = Loader(connection, now=int(time.time()) if now is None else now)
+            stage(loader)
+            loader.merge()
+            report = loader.report
+            report.seconds = time.perf_counter() - started
+            if report.errors or dry_run:
+                transaction.rollback()
+            else:
+                transaction.commit()
+                report.committed = True
+        return report
+    except Exception as exc:
+        refusal = _store_refusal(engine, exc)
+        if refusal is None:
+            raise
+        refused, message = refusal
+        step = loader.step if loader is not None else "import"
+        if not refused:
+            log.warning("store failed during an import (%s): %s", step, message)
+            raise StoreUnavailable(
+                f"the store failed during the import ({message}); nothing was written"
+            ) from exc
+        log.info("store refused an import (%s): %s", step, message)
+        report = loader.report if loader is not None else Report()
+        report.errors.append(BadRow(step, 0, f"the store refused the data: {message}"))
+        report.committed = False
         report.seconds = time.perf_counter() - started
-        if report.errors or dry_run:
-            transaction.rollback()
-        else:
-            transaction.commit()
-            report.committed = True
-    return report
+        return report
+
+
+def _store_refusal(engine: Engine, exc: BaseException) -> tuple[bool, str] | None:
+    """(refused, first line of the message) for an error of the store: refused when it is the
+    data (a constraint, a value it cannot hold), not when the store itself failed. None when
+    `exc` is not the store's."""
+    dbapi = engine.dialect.loaded_dbapi
+    cause = exc.orig if isinstance(exc, DBAPIError) else exc
+    if not isinstance(cause, dbapi.Error):
+        return None
+    lines = str(cause).strip().splitlines()
+    message = lines[0] if lines else type(cause).__name__
+    invalidated = isinstance(exc, DBAPIError) and exc.connection_invalidated
+    refused = isinstance(cause, dbapi.DataError | dbapi.IntegrityError) and not invalidated
+    return refused, message
 
 
 def import_sources(
@@ -600,7 +652,12 @@ def import_sources(
             src = loader.add_source(source.name)
             with source.open() as stream:
                 rows = read_rows(
-                    source.kind, stream, source.fmt, zone, partial(loader.report.bad, src)
+                    source.kind,
+                    stream,
+                    source.fmt,
+                    zone,
+                    partial(loader.report.bad, src),
+                    loader.now,
                 )
                 ticks = _ticker(stream, progress)
                 loader.stage(source.kind, src, rows, ticks)

@@ -16,8 +16,11 @@ from typing import IO, Any
 import orjson
 
 from lms_progress.importer.records import Kind
+from lms_progress.validation import not_in_future
 
 FORMATS = ("csv", "jsonl")
+# A bad value is quoted in its row's reason up to this many characters.
+SHOWN_MAX = 60
 
 
 @dataclass(frozen=True, slots=True)
@@ -43,9 +46,10 @@ Report = Callable[[int, str], None]
 
 
 def read_rows(
-    kind: Kind, stream: IO[bytes], fmt: str, zone: tzinfo, bad: Report
+    kind: Kind, stream: IO[bytes], fmt: str, zone: tzinfo, bad: Report, now: int
 ) -> Iterator[tuple[int, tuple[Any, ...]]]:
-    """(line, values) for each good row of `stream`; `bad(line, reason)` for the others."""
+    """(line, values) for each good row of `stream`; `bad(line, reason)` for the others. `now`
+    is the time of the import: instants of past data may not be later."""
     text = io.TextIOWrapper(stream, encoding="utf-8-sig", newline="")
     line = 0
     try:
@@ -55,7 +59,7 @@ def read_rows(
         else:
             rows = _jsonl_rows(kind, text, bad)
         for line, raw in rows:
-            values = _convert(kind, raw, zone, line, bad)
+            values = _convert(kind, raw, zone, now, line, bad)
             if values is not None:
                 yield line, values
     except (UnicodeDecodeError, csv.Error) as exc:
@@ -125,7 +129,7 @@ def _jsonl_rows(kind: Kind, text: IO[str], bad: Report) -> Iterator[tuple[int, d
 
 
 def _convert(
-    kind: Kind, raw: dict[str, Any], zone: tzinfo, line: int, bad: Report
+    kind: Kind, raw: dict[str, Any], zone: tzinfo, now: int, line: int, bad: Report
 ) -> tuple[Any, ...] | None:
     values: list[Any] = []
     reasons: list[str] = []
@@ -137,9 +141,10 @@ def _convert(
             values.append(column.default)
             continue
         try:
-            values.append(column.parse(value, zone))
+            parsed = column.parse(value, zone)
+            values.append(not_in_future(parsed, now) if column.past else parsed)
         except ValueError as exc:
-            reasons.append(f"{column.name} {exc} (got {value!r})")
+            reasons.append(f"{column.name} {exc} (got {_shown(value)})")
             values.append(None)
     if not reasons and kind.check is not None:
         problem = kind.check(tuple(values))
@@ -149,3 +154,11 @@ def _convert(
         bad(line, "; ".join(reasons))
         return None
     return tuple(values)
+
+
+def _shown(value: Any) -> str:
+    """The value as written, cut short: a reason names a 20,000-character text, not repeats it."""
+    shown = repr(value)
+    if len(shown) <= SHOWN_MAX:
+        return shown
+    return f"{shown[: SHOWN_MAX - 10]}... ({len(str(value)):,} characters)"

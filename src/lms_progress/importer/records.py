@@ -1,7 +1,9 @@
 """The kinds of record an import file may hold, their columns, and how each value is checked.
 
 A row becomes one plain tuple in column order; a value that is missing takes the column's default.
-Checks that need the store (does the course exist?) happen later, in SQL, in `load.py`.
+Every value obeys the write API's limits and rules (`validation.py`, shared with it), so an import
+stores nothing the API would refuse. Checks that need the store (does the course exist?) happen
+later, in SQL, in `load.py`.
 """
 
 from __future__ import annotations
@@ -11,30 +13,35 @@ from dataclasses import dataclass
 from datetime import date, datetime, time, tzinfo
 from typing import Any
 
-from lms_progress.ids import MAX_ID
-from lms_progress.progress.rules import canonical_marks
+from lms_progress import validation
+from lms_progress.validation import (
+    CAPACITY_MAX,
+    EMAIL_MAX,
+    NAME_MAX,
+    POSITION_MAX,
+    TEXT_MAX,
+    URL_MAX,
+)
 
 Parse = Callable[[Any, tzinfo], Any]
 
 
 def parse_id(value: Any, _zone: tzinfo) -> int:
-    number = _integer(value)
-    if not 0 < number <= MAX_ID:
-        raise ValueError("must be a positive 64-bit integer")
-    return number
+    return validation.record_id(_integer(value))
 
 
-def parse_text(value: Any, _zone: tzinfo) -> str:
-    if not isinstance(value, str):
-        raise ValueError("must be text")
-    return value
+def text_of(max_length: int, *, blank: bool = False) -> Parse:
+    """Text of at most `max_length` characters, blank only when `blank` (as in the API)."""
+
+    def parse(value: Any, _zone: tzinfo) -> str:
+        if not isinstance(value, str):
+            raise ValueError("must be text")
+        return validation.text(value, max_length, blank=blank)
+
+    return parse
 
 
-def parse_name(value: Any, zone: tzinfo) -> str:
-    text = parse_text(value, zone)
-    if not text.strip():
-        raise ValueError("must not be blank")
-    return text
+parse_name = text_of(NAME_MAX)
 
 
 def parse_bool(value: Any, _zone: tzinfo) -> bool:
@@ -56,7 +63,7 @@ def parse_instant(value: Any, zone: tzinfo) -> int:
     if isinstance(value, bool):
         raise ValueError("must be a date, a date-time or epoch seconds")
     if isinstance(value, int) or (isinstance(value, str) and value.strip().lstrip("-").isdigit()):
-        return _integer(value)
+        return validation.instant(_integer(value))
     if isinstance(value, str):
         text = value.strip()
         try:
@@ -66,17 +73,20 @@ def parse_instant(value: Any, zone: tzinfo) -> int:
                 moment = datetime.fromisoformat(text)
                 if moment.tzinfo is None:
                     moment = moment.replace(tzinfo=zone)
-            return int(moment.timestamp())
         except ValueError:
             pass
+        else:
+            # The API's rule for dates as written; seconds above are checked as numbers.
+            if not validation.year_ok(moment):
+                raise validation.Refused(f"must not be before {validation.FIRST_YEAR}")
+            return int(moment.timestamp())
     raise ValueError("must be a date (2024-03-01), a date-time (2024-03-01T09:30:00Z) or seconds")
 
 
 def parse_marks(value: Any, _zone: tzinfo) -> str:
-    try:
-        return canonical_marks(value)
-    except ValueError:
-        raise ValueError("must be a number >= 0") from None
+    if isinstance(value, bool) or not isinstance(value, int | float | str):
+        raise ValueError("must be a number")
+    return validation.marks(value)
 
 
 def _integer(value: Any) -> int:
@@ -84,7 +94,7 @@ def _integer(value: Any) -> int:
         return value
     if isinstance(value, str):
         text = value.strip()
-        if text.lstrip("-").isdigit() and len(text) <= 20:
+        if text.lstrip("-").isdigit() and text.isascii() and len(text) <= 20:
             return int(text)
     raise ValueError("must be an integer")
 
@@ -99,12 +109,9 @@ def one_of(*allowed: int) -> Parse:
     return parse
 
 
-def at_least(low: int) -> Parse:
+def between(low: int, high: int) -> Parse:
     def parse(value: Any, _zone: tzinfo) -> int:
-        number = _integer(value)
-        if number < low:
-            raise ValueError(f"must be an integer >= {low}")
-        return number
+        return validation.between(_integer(value), low, high)
 
     return parse
 
@@ -116,6 +123,8 @@ class Column:
     sql_type: str
     required: bool = False
     default: Any = None
+    # An instant of past data (as in the API): never later than the time of the import.
+    past: bool = False
 
 
 @dataclass(frozen=True, slots=True)
@@ -157,8 +166,8 @@ LEARNERS = Kind(
     (
         _id("id"),
         Column("name", parse_name, "TEXT", True),
-        Column("email", parse_text, "TEXT"),
-        Column("image_url", parse_text, "TEXT", default=""),
+        Column("email", text_of(EMAIL_MAX), "TEXT"),
+        Column("image_url", text_of(URL_MAX, blank=True), "TEXT", default=""),
         _id("manager_id", False),
         Column("active", parse_bool, "BOOLEAN", default=True),
     ),
@@ -169,7 +178,7 @@ COURSES = Kind(
         _id("id"),
         Column("name", parse_name, "TEXT", True),
         Column("type", one_of(1, 2, 3), "INTEGER", True),
-        Column("description", parse_text, "TEXT", default=""),
+        Column("description", text_of(TEXT_MAX, blank=True), "TEXT", default=""),
     ),
 )
 BATCHES = Kind(
@@ -180,7 +189,7 @@ BATCHES = Kind(
         Column("name", parse_name, "TEXT", True),
         Column("starts_at", parse_instant, "BIGINT"),
         Column("ends_at", parse_instant, "BIGINT"),
-        Column("capacity", at_least(0), "INTEGER"),
+        Column("capacity", between(0, CAPACITY_MAX), "INTEGER"),
     ),
     _ends_after_start(3, 4, "ends_at is before starts_at"),
 )
@@ -191,8 +200,8 @@ MODULES = Kind(
         _id("course_id"),
         _id("batch_id", False),
         Column("name", parse_name, "TEXT", True),
-        Column("description", parse_text, "TEXT", default=""),
-        Column("position", at_least(0), "INTEGER", default=0),
+        Column("description", text_of(TEXT_MAX, blank=True), "TEXT", default=""),
+        Column("position", between(0, POSITION_MAX), "INTEGER", default=0),
     ),
 )
 ENTITIES = Kind(
@@ -213,9 +222,9 @@ ENROLMENTS = Kind(
         _id("learner_id"),
         _id("course_id"),
         _id("batch_id", False),
-        Column("enrolled_at", parse_instant, "BIGINT", True),
-        Column("started_at", parse_instant, "BIGINT"),
-        Column("ended_at", parse_instant, "BIGINT"),
+        Column("enrolled_at", parse_instant, "BIGINT", True, past=True),
+        Column("started_at", parse_instant, "BIGINT", past=True),
+        Column("ended_at", parse_instant, "BIGINT", past=True),
     ),
     _ends_after_start(3, 5, "ended_at is before enrolled_at"),
 )
@@ -224,7 +233,7 @@ COMPLETIONS = Kind(
     (
         _id("learner_id"),
         _id("entity_id"),
-        Column("completed_at", parse_instant, "BIGINT", True),
+        Column("completed_at", parse_instant, "BIGINT", True, past=True),
         Column("score", parse_marks, "TEXT"),
     ),
 )
@@ -235,7 +244,7 @@ EVALUATIONS = Kind(
         _id("course_id"),
         Column("awarded_marks", parse_marks, "TEXT", True),
         Column("maximum_marks", parse_marks, "TEXT", True),
-        Column("evaluated_at", parse_instant, "BIGINT", True),
+        Column("evaluated_at", parse_instant, "BIGINT", True, past=True),
         _id("evaluated_by", False),
     ),
     _evaluation_marks,

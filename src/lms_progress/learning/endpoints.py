@@ -21,18 +21,19 @@ from lms_progress.http.body import (
     documented,
     resource_data,
 )
-from lms_progress.http.fields import EMAIL_MAX, URL_MAX, Fields
+from lms_progress.http.fields import Fields
 from lms_progress.http.guard import CreateAccess, DeleteAccess, UpdateAccess
 from lms_progress.http.paths import batch_id, context, not_in_future, now, path_id
 from lms_progress.http.writes import success, transact
 from lms_progress.learning import repository as learning
+from lms_progress.validation import EMAIL_MAX, URL_MAX
 
 router = APIRouter(tags=["learning"])
 
 LEARNER_FIELDS: dict[str, Schema] = {
     "name": NAME,
-    "email": {"type": "string", "maxLength": 320},
-    "imageURL": {"type": "string", "maxLength": 2000},
+    "email": {"type": "string", "maxLength": EMAIL_MAX},
+    "imageURL": {"type": "string", "maxLength": URL_MAX},
     "managerId": ID,
 }
 
@@ -196,7 +197,9 @@ async def mark_complete(request: Request, _principal: UpdateAccess) -> Response:
     at = not_in_future(ctx, f.instant("completedAt"), "enrolmentData.completedAt")
     await transact(
         ctx,
-        lambda c: learning.mark_complete(c, learner_id=learner_id, course_id=course_id, at=at),
+        lambda c: learning.mark_complete(
+            c, learner_id=learner_id, course_id=course_id, at=at, zone=ctx.zone
+        ),
     )
     return success({"courseId": course_id, "learnerId": learner_id}, "completed")
 

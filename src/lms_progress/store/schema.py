@@ -25,6 +25,9 @@ from sqlalchemy import (
 )
 from sqlalchemy.dialects import sqlite
 
+from lms_progress.progress.rules import MARKS_DIGITS
+from lms_progress.validation import EMAIL_MAX
+
 # On SQLite an INTEGER PRIMARY KEY is the rowid itself: one B-tree fewer per table.
 Id = BigInteger().with_variant(sqlite.INTEGER(), "sqlite")
 Instant = BigInteger
@@ -53,7 +56,7 @@ learners = Table(
     metadata,
     Column("id", Id, primary_key=True, autoincrement=False),
     Column("name", Text, nullable=False),
-    Column("email", String(320), nullable=True),
+    Column("email", String(EMAIL_MAX), nullable=True),
     Column("image_url", Text, nullable=False, server_default=""),
     Column("manager_id", Id, ForeignKey("learners.id"), nullable=True),
     Column("active", Boolean, nullable=False, server_default=true()),
@@ -110,7 +113,7 @@ entities = Table(
     Column("mandatory", Boolean, nullable=False, server_default=true()),
     Column("published", Boolean, nullable=False, server_default=true()),
     Column("deleted", Boolean, nullable=False, server_default=false()),
-    Column("max_marks", String(32), nullable=True),
+    Column("max_marks", String(MARKS_DIGITS), nullable=True),
     Column("created_at", Instant, nullable=False),
     CheckConstraint("entity_type BETWEEN 0 AND 9", name="entity_type"),
     Index(None, "course_id", "batch_id"),
@@ -167,7 +170,7 @@ entity_completions = Table(
     Column("enrolment_id", Id, ForeignKey("enrolments.id"), primary_key=True),
     Column("entity_id", Id, ForeignKey("entities.id"), primary_key=True),
     Column("completed_at", Instant, nullable=False),
-    Column("score", String(32), nullable=True),
+    Column("score", String(MARKS_DIGITS), nullable=True),
     Index(None, "entity_id"),
 )
 
@@ -176,8 +179,8 @@ manager_evaluations = Table(
     "manager_evaluations",
     metadata,
     Column("enrolment_id", Id, ForeignKey("enrolments.id"), primary_key=True),
-    Column("awarded_marks", String(32), nullable=False),
-    Column("maximum_marks", String(32), nullable=False),
+    Column("awarded_marks", String(MARKS_DIGITS), nullable=False),
+    Column("maximum_marks", String(MARKS_DIGITS), nullable=False),
     Column("evaluated_by", Id, ForeignKey("learners.id"), nullable=True),
     Column("evaluated_at", Instant, nullable=False),
 )

@@ -1,0 +1,90 @@
+"""The limits and rules of every stored value, whichever way it comes in.
+
+The write API (`http/fields.py`) and the bulk import (`importer/records.py`) both check with these,
+so the store never holds a record that one of them would refuse. Pure: no framework, no store, no
+clock. A broken rule raises `Refused`, a ValueError whose text completes a sentence about the field
+("is longer than 250 characters"); `limit` marks a value too large (the API's 422 / 7220) as
+against one that is not allowed at all (400 / 7201).
+"""
+
+from __future__ import annotations
+
+from datetime import date
+
+from lms_progress.ids import MAX_ID
+from lms_progress.progress.rules import canonical_marks
+
+NAME_MAX = 250  # names of learners, courses, batches, modules and entities
+TEXT_MAX = 10_000  # descriptions
+URL_MAX = 2_000
+EMAIL_MAX = 320  # also the width of learners.email
+MARKS_TEXT_MAX = 30  # marks written as text, before they are made canonical (32 stored)
+CAPACITY_MAX = 1_000_000
+POSITION_MAX = 2**31 - 1  # an INTEGER column
+FIRST_YEAR = 1970  # instants are epoch seconds, never negative
+INSTANT_MAX = 253_402_300_799  # 9999-12-31T23:59:59Z, the last instant a date-time can name
+
+
+class Refused(ValueError):
+    """A value the store does not take: str(self) says why, after the field's name."""
+
+    def __init__(self, reason: str, *, limit: bool = False) -> None:
+        super().__init__(reason)
+        self.limit = limit
+
+
+def text(value: str, max_length: int = NAME_MAX, *, blank: bool = False) -> str:
+    """Text of at most `max_length` characters (blank only when `blank`), storable everywhere."""
+    if len(value) > max_length:
+        raise Refused(f"is longer than {max_length} characters", limit=True)
+    if not blank and not value.strip():
+        raise Refused("must not be blank")
+    # PostgreSQL cannot store NUL, and lone surrogates cannot be encoded at all.
+    if "\x00" in value:
+        raise Refused("contains a NUL")
+    try:
+        value.encode("utf-8")
+    except UnicodeEncodeError:
+        raise Refused("is not valid Unicode") from None
+    return value
+
+
+def record_id(value: int) -> int:
+    if not 0 < value <= MAX_ID:
+        raise Refused("must be a positive 64-bit integer")
+    return value
+
+
+def between(value: int, low: int, high: int) -> int:
+    if not low <= value <= high:
+        raise Refused(f"must be between {low} and {high}")
+    return value
+
+
+def marks(value: int | float | str) -> str:
+    """Marks as their canonical decimal string ("87.5")."""
+    if isinstance(value, str) and len(value) > MARKS_TEXT_MAX:
+        raise Refused("is too long", limit=True)
+    try:
+        return canonical_marks(value)
+    except ValueError:
+        raise Refused("must be a number >= 0") from None
+
+
+def year_ok(day: date) -> bool:
+    """Whether a date (or a date-time, as written) is late enough to be an instant."""
+    return day.year >= FIRST_YEAR
+
+
+def instant(seconds: int) -> int:
+    """Epoch seconds of an instant from 1970 on."""
+    if not 0 <= seconds <= INSTANT_MAX:
+        raise Refused(f"must be between 0 (1970-01-01T00:00:00Z) and {INSTANT_MAX} (the year 9999)")
+    return seconds
+
+
+def not_in_future(seconds: int, now: int) -> int:
+    """An instant given for past data (a completion, an enrolment): never later than now."""
+    if seconds > now:
+        raise Refused("must not be in the future")
+    return seconds
