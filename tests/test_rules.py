@@ -7,6 +7,7 @@ import shutil
 import subprocess
 import sys
 from datetime import date, timedelta
+from decimal import Decimal
 from zoneinfo import ZoneInfo
 
 import pytest
@@ -142,3 +143,47 @@ def test_marks_are_canonical_decimal_strings(given: object, expected: str) -> No
 def test_bad_marks_are_refused(bad: object) -> None:
     with pytest.raises(ValueError):
         canonical_marks(bad)
+
+
+@pytest.mark.parametrize(
+    ("given", "expected"),
+    [
+        # Beyond the decimal context's 28 digits: kept digit for digit, never rounded.
+        ("123456789012345678901234567890", "123456789012345678901234567890"),
+        ("123456789012345678901234567891", "123456789012345678901234567891"),
+        (123456789012345678901234567891, "123456789012345678901234567891"),
+        (Decimal("99.99999999999999999"), "99.99999999999999999"),
+        ("0.987654321098765432109876543211", "0.987654321098765432109876543211"),
+        ("1234567890123456789012345678.9000", "1234567890123456789012345678.9"),
+        ("8.75e1", "87.5"),
+        ("1.000E+2", "100"),
+        ("0.000", "0"),
+        ("-0.0", "0"),
+    ],
+)
+def test_marks_keep_every_digit(given: object, expected: str) -> None:
+    assert canonical_marks(given) == expected
+
+
+@pytest.mark.parametrize(
+    ("bad", "reason"),
+    [
+        ("1e308", "too large"),
+        (1e308, "too large"),
+        pytest.param(10**5000, "too large", id="beyond str() of an int"),
+        ("1" * 33, "too large"),
+        ("1e-40", "too small"),
+        ("1234567890123456789012345678901.5", "more digits than can be kept exactly"),
+        (1.2345678901234567e-20, "more digits than can be kept exactly"),
+        ("abc", "must be a number >= 0"),
+        ("-1", "must be a number >= 0"),
+    ],
+)
+def test_marks_refused_say_why(bad: object, reason: str) -> None:
+    with pytest.raises(ValueError, match=reason):
+        canonical_marks(bad)
+
+
+@given(st.decimals(min_value=0, max_value=Decimal("1e20"), allow_nan=False, places=8))
+def test_marks_are_the_same_number(value: Decimal) -> None:
+    assert Decimal(canonical_marks(value)) == value

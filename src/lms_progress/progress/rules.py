@@ -59,21 +59,37 @@ MARKS_DIGITS = 32  # the width of the marks columns
 
 
 def canonical_marks(value: object) -> str:
-    """Marks as a canonical decimal string: "95", "87.5". Raises ValueError when not a finite
-    non-negative number."""
+    """Marks as a canonical decimal string, exactly as given: "95", "87.5" ("87.50" and "8.75e1"
+    too). Raises ValueError, its message a predicate ("must be a number >= 0", "is too large"),
+    when not a finite non-negative number that fits the column exactly."""
     if isinstance(value, bool):
-        raise ValueError("marks must be a number")
+        raise ValueError("must be a number >= 0")
     try:
-        number = Decimal(str(value).strip())
-    except InvalidOperation as exc:
-        raise ValueError(f"not a number: {value!r}") from exc
+        # An int or a Decimal is taken as it is (str() of a huge int is refused by Python);
+        # a float by its shortest repr, the number its JSON text meant.
+        number = (
+            value
+            if isinstance(value, Decimal)
+            else Decimal(value if isinstance(value, int) else str(value).strip())
+        )
+    except (InvalidOperation, ValueError, TypeError):
+        raise ValueError("must be a number >= 0") from None
     if not number.is_finite() or number < 0:
-        raise ValueError(f"marks must be a finite number >= 0, not {value!r}")
-    # Bound the exponent before normalising: "1e100000000" would overflow the decimal context,
-    # and "1e999999" would become a million digits. The stored form has at most 32 characters.
-    if number and not -MARKS_DIGITS <= number.adjusted() < MARKS_DIGITS:
-        raise ValueError(f"marks out of range: {value!r}")
-    text = format(number.normalize(), "f")
+        raise ValueError("must be a number >= 0")
+    if not number:
+        return "0"
+    # Bound the exponent before formatting: "1e999999" would become a million digits.
+    if number.adjusted() >= MARKS_DIGITS:
+        raise ValueError(f"is too large (marks have at most {MARKS_DIGITS} digits)")
+    if number.adjusted() < -MARKS_DIGITS:
+        raise ValueError(f"is too small to keep (marks have at most {MARKS_DIGITS} characters)")
+    # Trailing zeros stripped from the exact digits: normalize() would round to the decimal
+    # context's 28 significant digits, silently changing longer marks.
+    text = format(number, "f")
+    if "." in text:
+        text = text.rstrip("0").rstrip(".")
     if len(text) > MARKS_DIGITS:
-        raise ValueError(f"marks have more than {MARKS_DIGITS} characters: {value!r}")
-    return text if text != "-0" else "0"
+        raise ValueError(
+            f"has more digits than can be kept exactly (at most {MARKS_DIGITS} characters)"
+        )
+    return text
