@@ -152,3 +152,45 @@ def test_forty_concurrent_calls_to_a_real_server_give_exactly_thirty(
     assert statuses.count(200) == 30 and statuses.count(429) == 10
     refused = next(r for r in responses if r.status_code == 429)
     assert refused.json()["code"] == 7209 and refused.headers["retry-after"] == "300"
+
+
+@pytest.mark.parametrize(
+    ("variable", "value", "named"),
+    [
+        ("LMS_PROGRESS_TIMEZONE", "Mars/Olympus", "LMS_PROGRESS_TIMEZONE"),
+        ("LMS_PROGRESS_PAGE_SIZE", "0", "LMS_PROGRESS_PAGE_SIZE"),
+        ("LMS_PROGRESS_RATE_LIMIT_THRESHOLD", "abc", "LMS_PROGRESS_RATE_LIMIT_THRESHOLD"),
+    ],
+)
+def test_a_bad_setting_is_one_line_not_a_traceback(
+    tmp_path: Path, variable: str, value: str, named: str
+) -> None:
+    env = {**os.environ, variable: value}
+    result = subprocess.run(
+        [sys.executable, "-m", "lms_progress", "db", "current", "--db", str(tmp_path / "x.db")],
+        capture_output=True,
+        text=True,
+        env=env,
+        timeout=60,
+    )
+    assert result.returncode == 1
+    assert "Traceback" not in result.stderr and "─" not in result.stderr
+    assert result.stderr.startswith("error: bad setting:") and named in result.stderr
+
+
+def test_an_unreachable_store_is_one_line(tmp_path: Path) -> None:
+    env = {
+        **os.environ,
+        "LMS_PROGRESS_DATABASE_URL": f"postgresql+psycopg://x@127.0.0.1:{free_port()}/x",
+    }
+    for args in (["db", "current"], ["db", "upgrade"], ["token", "revoke", "1000.a.b"]):
+        result = subprocess.run(
+            [sys.executable, "-m", "lms_progress", *args],
+            capture_output=True,
+            text=True,
+            env=env,
+            timeout=60,
+        )
+        assert result.returncode == 1, args
+        assert "Traceback" not in result.stderr, args
+        assert result.stderr.startswith("error: cannot reach the store"), (args, result.stderr)

@@ -9,13 +9,11 @@ from pathlib import Path
 from typing import Annotated
 
 import typer
-from rich.console import Console
-from sqlalchemy.exc import OperationalError
 
 from lms_progress import __version__, progress_view
 from lms_progress.auth.tokens import Operation, create_token, ensure_user, revoke_token
+from lms_progress.console import DbOption, console, fail, open_store, settings_for, store_errors
 from lms_progress.importer import command as importer_command
-from lms_progress.settings import Settings
 from lms_progress.store import migrate
 from lms_progress.store.engine import make_engine
 
@@ -31,30 +29,6 @@ app.add_typer(token_app, name="token")
 app.command("progress")(progress_view.progress)
 app.command("import")(importer_command.import_files)
 app.command("import-oulad")(importer_command.import_oulad)
-
-console = Console(highlight=False)
-err = Console(stderr=True, highlight=False)
-
-DbOption = Annotated[
-    Path | None,
-    typer.Option(
-        "--db",
-        help="SQLite file to use instead of LMS_PROGRESS_DATABASE_URL.",
-        dir_okay=False,
-    ),
-]
-
-
-def settings_for(db: Path | None) -> Settings:
-    settings = Settings()
-    if db is not None:
-        settings = settings.model_copy(update={"database_url": f"sqlite:///{db}"})
-    return settings
-
-
-def fail(message: str) -> typer.Exit:
-    err.print(f"[red]error:[/red] {message}")
-    return typer.Exit(code=1)
 
 
 @app.command()
@@ -94,14 +68,7 @@ def serve(
             "--workers above 1 needs a rate limit shared by the processes: "
             "set LMS_PROGRESS_REDIS_URL (e.g. redis://127.0.0.1:6379/0)"
         )
-    engine = make_engine(settings.database_url)
-    try:
-        if settings.is_sqlite:
-            migrate.upgrade(engine)
-        elif not migrate.is_up_to_date(engine):
-            raise fail("the database schema is not up to date: run `lms-progress db upgrade`")
-    except OperationalError as exc:
-        raise fail(f"cannot reach the store: {exc.orig}") from None
+    engine = open_store(settings)
     if demo:
         now = int(time.time())
         with engine.begin() as connection:
@@ -135,15 +102,17 @@ def serve(
 def db_upgrade(db: DbOption = None) -> None:
     """Create or migrate the schema to the newest version."""
     engine = make_engine(settings_for(db).database_url)
-    migrate.upgrade(engine)
-    console.print(f"schema at revision {migrate.current_revision(engine)}")
+    with store_errors():
+        migrate.upgrade(engine)
+        console.print(f"schema at revision {migrate.current_revision(engine)}")
 
 
 @db_app.command("current")
 def db_current(db: DbOption = None) -> None:
     """Show the schema revision of the database, and whether it is the newest."""
     engine = make_engine(settings_for(db).database_url)
-    current = migrate.current_revision(engine)
+    with store_errors():
+        current = migrate.current_revision(engine)
     state = "up to date" if current == migrate.head_revision() else "needs `db upgrade`"
     console.print(f"{current or 'empty'} ({state})")
 
@@ -170,11 +139,9 @@ def token_create(
         raise fail("--user must be a positive 64-bit integer")
     if expires_in is not None and expires_in <= 0:
         raise fail("--expires-in must be positive")
-    engine = make_engine(settings_for(db).database_url)
-    if not migrate.is_up_to_date(engine):
-        raise fail("the database schema is not up to date: run `lms-progress db upgrade`")
+    engine = open_store(settings_for(db))
     now = int(time.time())
-    with engine.begin() as connection:
+    with store_errors(), engine.begin() as connection:
         user_id = ensure_user(connection, user, name or f"API user {user}", now)
         token = create_token(
             connection,
@@ -192,8 +159,8 @@ def token_revoke(
     db: DbOption = None,
 ) -> None:
     """Revoke a token: calls with it get 401 (within LMS_PROGRESS_TOKEN_CACHE_SECONDS)."""
-    engine = make_engine(settings_for(db).database_url)
-    with engine.begin() as connection:
+    engine = open_store(settings_for(db))
+    with store_errors(), engine.begin() as connection:
         revoked = revoke_token(connection, token.strip(), int(time.time()))
     if not revoked:
         raise fail("no such active token")
