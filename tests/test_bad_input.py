@@ -102,6 +102,8 @@ def test_unknown_path_and_method(
     client: TestClient, demo_store: Engine, read_headers: dict[str, str]
 ) -> None:
     check(client.get("/api/v1/nothing-here", headers=read_headers), 404, 7301)
+    check(client.get(f"/api/v1/learners/{L}/course-progress/", headers=read_headers), 404, 7301)
+    check(client.post("/api/v1/courses/", headers=read_headers), 404, 7301)
     check(client.delete(f"/api/v1/learners/{L}/course-progress", headers=read_headers), 405, 7302)
 
 

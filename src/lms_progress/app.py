@@ -71,6 +71,8 @@ def create_app(
     )
     app = LmsApp(
         lifespan=lifespan,
+        # A trailing slash is another path (404 in the envelope), not a bodiless redirect.
+        redirect_slashes=False,
         title="lms-progress",
         version=__version__,
         description="Learner progress, wire-compatible with Zoho People's LMS API.",
