@@ -6,7 +6,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import and_, bindparam, literal_column, select, true
+from sqlalchemy import and_, bindparam, literal_column, select
 
 from lms_progress.store.reader import Prepared, Reader
 from lms_progress.store.schema import batches, courses, learners
@@ -29,18 +29,23 @@ class LearnerPage:
 
 
 def _page_statement(*, by_course: bool, by_batch: bool) -> Any:
-    """Learner, then one page of their active enrolments, newest first, in a single statement.
+    """One page of a learner's active enrolments, newest first, with the learner's name and
+    image on every row: one indexed statement.
 
-    The learner row is outer-joined to the page, so an unknown learner gives no row at all and a
-    learner without enrolments (or past the end) one row whose enrolment columns are NULL.
+    (An earlier form outer-joined the learner to the page as a subquery, so that an unknown learner
+    and an empty page were told apart in the same statement; SQLite then materialised the page and
+    sorted it again, which doubled the cost of a typical page. An empty page now asks for the
+    learner separately: the rare case pays the second lookup.)
     """
     where = [e.c.learner_id == bindparam("learner_id"), e.c.ended_at.is_(None)]
     if by_course:
         where.append(e.c.course_id == bindparam("course_id"))
     if by_batch:
         where.append(e.c.batch_id == bindparam("batch_id"))
-    page = (
+    return (
         select(
+            learners.c.name,
+            learners.c.image_url,
             e.c.course_id,
             courses.c.name.label("course_name"),
             courses.c.type,
@@ -59,7 +64,8 @@ def _page_statement(*, by_course: bool, by_batch: bool) -> Any:
             m.c.maximum_marks,
         )
         .select_from(
-            e.join(courses, courses.c.id == e.c.course_id)
+            e.join(learners, learners.c.id == e.c.learner_id)
+            .join(courses, courses.c.id == e.c.course_id)
             .outerjoin(batches, batches.c.id == e.c.batch_id)
             .outerjoin(m, m.c.enrolment_id == e.c.id)
         )
@@ -67,13 +73,6 @@ def _page_statement(*, by_course: bool, by_batch: bool) -> Any:
         .order_by(e.c.enrolled_at.desc(), e.c.course_id)
         .limit(bindparam("limit"))
         .offset(bindparam("offset"))
-        .subquery("page")
-    )
-    return (
-        select(learners.c.name, learners.c.image_url, *page.c)
-        .select_from(learners.outerjoin(page, true()))
-        .where(learners.c.id == bindparam("learner_id"))
-        .order_by(page.c.enrolled_at.desc(), page.c.course_id)
     )
 
 
@@ -83,6 +82,11 @@ class ProgressRepository:
         self._all = reader.prepare(_page_statement(by_course=False, by_batch=False))
         self._course = reader.prepare(_page_statement(by_course=True, by_batch=False))
         self._batch = reader.prepare(_page_statement(by_course=True, by_batch=True))
+        self._learner = reader.prepare(
+            select(learners.c.name, learners.c.image_url).where(
+                learners.c.id == bindparam("learner_id")
+            )
+        )
         self._course_exists = reader.prepare(
             select(literal_column("1")).where(courses.c.id == bindparam("course_id"))
         )
@@ -109,11 +113,14 @@ class ProgressRepository:
             if batch_id is not None:
                 values["batch_id"] = batch_id
         rows = self._reader.fetch(statement, **values)
-        if not rows:
+        if rows:
+            first = rows[0]
+            return LearnerPage(name=first[0], image_url=first[1] or "", rows=rows)
+        learner = self._reader.fetch(self._learner, learner_id=learner_id)
+        if not learner:
             return None
-        first = rows[0]
-        enrolled = [row for row in rows if row[COURSE_ID] is not None]
-        return LearnerPage(name=first[0], image_url=first[1] or "", rows=enrolled)
+        name, image_url = learner[0]
+        return LearnerPage(name=name, image_url=image_url or "", rows=[])
 
     def course_exists(self, course_id: int) -> bool:
         return bool(self._reader.fetch(self._course_exists, course_id=course_id))

@@ -7,7 +7,7 @@ guard has admitted the caller.
 from __future__ import annotations
 
 from dataclasses import replace
-from datetime import tzinfo
+from datetime import date, tzinfo
 from typing import Any
 
 import orjson
@@ -44,8 +44,12 @@ def progress_row(row: tuple[Any, ...], zone: tzinfo, mandatory_only: bool) -> di
         total, done, last = row[col.TOTAL], row[col.COMPLETED], row[col.LAST_COMPLETED_AT]
     completed_at = row[col.COMPLETED_AT]
     enrolled = local_date(row[col.ENROLLED_AT], zone)
-    completed_on = local_date(completed_at, zone) if completed_at is not None else None
-    last_on = local_date(last, zone) if last is not None else None
+    completed_on: date | None = None
+    until: date | None = None  # for completedIn: the completion date, else the latest completion
+    if completed_at is not None:
+        completed_on = until = local_date(completed_at, zone)
+    elif last is not None:
+        until = local_date(last, zone)
     batch_id = row[col.BATCH_ID]
     course_type = row[col.TYPE]
     awarded = row[col.AWARDED]
@@ -56,7 +60,7 @@ def progress_row(row: tuple[Any, ...], zone: tzinfo, mandatory_only: bool) -> di
         "enrolledDate": format_date(enrolled),
         "batchId": batch_id if batch_id is not None else "",
         "type": course_type,
-        "completedIn": completed_in(enrolled, completed_on or last_on),
+        "completedIn": completed_in(enrolled, until),
         "completedEntitiesCount": done,
         "completionPercentage": completion_percentage(done, total),
         "courseName": row[col.COURSE_NAME],
