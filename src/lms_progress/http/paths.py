@@ -7,6 +7,8 @@ from starlette.requests import Request
 from lms_progress.context import AppContext
 from lms_progress.errors import ApiError, ErrorCode
 from lms_progress.http import params
+from lms_progress.validation import Refused
+from lms_progress.validation import not_in_future as _not_in_future
 
 
 def context(request: Request) -> AppContext:
@@ -36,6 +38,7 @@ def not_in_future(ctx: AppContext, instant: int | None, name: str) -> int:
     current = now(ctx)
     if instant is None:
         return current
-    if instant > current:
-        raise ApiError(ErrorCode.VALIDATION_FAILED, f"{name} must not be in the future")
-    return instant
+    try:
+        return _not_in_future(instant, current)
+    except Refused as exc:
+        raise ApiError(ErrorCode.VALIDATION_FAILED, f"{name} {exc}") from None
