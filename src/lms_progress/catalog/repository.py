@@ -133,7 +133,7 @@ def create_entity(
     try:
         marks = None if max_marks is None else canonical_marks(max_marks)
     except ValueError as exc:
-        raise ApiError(ErrorCode.INVALID_PARAMETER, str(exc)) from None
+        raise ApiError(ErrorCode.INVALID_PARAMETER, f"maximum marks {exc}") from None
     new = insert_new(
         connection,
         entities,

@@ -3,6 +3,7 @@ leaves the enrolment's totals true."""
 
 from __future__ import annotations
 
+from datetime import UTC, tzinfo
 from decimal import Decimal
 from typing import Any
 
@@ -12,7 +13,7 @@ from lms_progress.catalog.repository import BLENDED, require_batch_of
 from lms_progress.errors import ApiError, ErrorCode
 from lms_progress.ids import new_id
 from lms_progress.learning import totals
-from lms_progress.progress.rules import canonical_marks
+from lms_progress.progress.rules import canonical_marks, format_date, local_date
 from lms_progress.store.schema import courses, entities, entity_completions, learners
 from lms_progress.store.schema import enrolments as e
 from lms_progress.store.schema import manager_evaluations as evaluations
@@ -189,7 +190,17 @@ def complete_entity(
     try:
         canonical_score = None if score is None else canonical_marks(score)
     except ValueError as exc:
-        raise ApiError(ErrorCode.INVALID_PARAMETER, str(exc)) from None
+        raise ApiError(ErrorCode.INVALID_PARAMETER, f"score {exc}") from None
+    if (
+        canonical_score is not None
+        and entity.max_marks is not None
+        and Decimal(canonical_score) > Decimal(entity.max_marks)
+    ):
+        raise ApiError(
+            ErrorCode.VALIDATION_FAILED,
+            f"score {canonical_score} is above the maximum marks of entity {entity_id} "
+            f"({entity.max_marks})",
+        )
     exists = connection.execute(
         select(entity_completions.c.entity_id).where(
             entity_completions.c.enrolment_id == enrolment.id,
@@ -207,9 +218,19 @@ def complete_entity(
     return True
 
 
-def mark_complete(connection: Connection, *, learner_id: int, course_id: int, at: int) -> None:
-    """An admin marks the enrolment complete, whatever its counts say."""
+def mark_complete(
+    connection: Connection, *, learner_id: int, course_id: int, at: int, zone: tzinfo = UTC
+) -> None:
+    """An admin marks the enrolment complete, whatever its counts say. Not on a day before the
+    enrolment's (in the organisation's `zone`): the row would read completed before enrolled."""
     row = active_enrolment(connection, learner_id, course_id, for_update=True)
+    completed_on, enrolled_on = local_date(at, zone), local_date(row.enrolled_at, zone)
+    if completed_on < enrolled_on:
+        raise ApiError(
+            ErrorCode.VALIDATION_FAILED,
+            f"the completion ({format_date(completed_on)}) must not be before the enrolment "
+            f"({format_date(enrolled_on)})",
+        )
     if row.completed_at is None:
         connection.execute(
             update(e)
@@ -230,9 +251,13 @@ def evaluate(
 ) -> None:
     """Record (or replace) the manager's evaluation of an enrolment."""
     try:
-        awarded_text, maximum_text = canonical_marks(awarded), canonical_marks(maximum)
+        awarded_text = canonical_marks(awarded)
     except ValueError as exc:
-        raise ApiError(ErrorCode.INVALID_PARAMETER, str(exc)) from None
+        raise ApiError(ErrorCode.INVALID_PARAMETER, f"awarded marks {exc}") from None
+    try:
+        maximum_text = canonical_marks(maximum)
+    except ValueError as exc:
+        raise ApiError(ErrorCode.INVALID_PARAMETER, f"maximum marks {exc}") from None
     if Decimal(maximum_text) <= 0 or Decimal(awarded_text) > Decimal(maximum_text):
         raise ApiError(
             ErrorCode.VALIDATION_FAILED,
