@@ -10,6 +10,7 @@ against one that is not allowed at all (400 / 7201).
 from __future__ import annotations
 
 from datetime import date
+from decimal import Decimal
 
 from lms_progress.ids import MAX_ID
 from lms_progress.progress.rules import canonical_marks
@@ -61,14 +62,14 @@ def between(value: int, low: int, high: int) -> int:
     return value
 
 
-def marks(value: int | float | str) -> str:
-    """Marks as their canonical decimal string ("87.5")."""
+def marks(value: int | float | str | Decimal) -> str:
+    """Marks as their canonical decimal string ("87.5"), every digit kept."""
     if isinstance(value, str) and len(value) > MARKS_TEXT_MAX:
         raise Refused("is too long", limit=True)
     try:
         return canonical_marks(value)
-    except ValueError:
-        raise Refused("must be a number >= 0") from None
+    except ValueError as exc:  # its text says why: "must be a number >= 0", "is too large", ...
+        raise Refused(str(exc)) from None
 
 
 def year_ok(day: date) -> bool:

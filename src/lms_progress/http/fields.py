@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import re
 from datetime import UTC, date, datetime, time, tzinfo
+from decimal import Decimal
 from typing import Any, Literal, overload
 
 from lms_progress import validation
@@ -76,7 +77,9 @@ class Fields:
         value = self._get(key, required)
         if value is None:
             return None
-        if isinstance(value, str) and value.isascii() and value.isdigit() and len(value) <= 19:
+        if isinstance(value, str) and value.isascii() and value.isdigit():
+            if len(value) > 19:  # beyond 64 bits: out of range, like the same JSON number
+                raise self._refused(key, Refused(f"must be between {low} and {high}"))
             value = int(value)
         if type(value) is not int:
             raise self._wrong_type(key, "an integer")
@@ -130,7 +133,8 @@ class Fields:
         value = self._get(key, required)
         if value is None:
             return None
-        if isinstance(value, bool) or not isinstance(value, int | float | str):
+        # A Decimal: a JSON number with a fraction or an exponent, read exactly (http/body.py).
+        if isinstance(value, bool) or not isinstance(value, int | float | str | Decimal):
             raise self._wrong_type(key, "a number")
         try:
             return validation.marks(value)
@@ -149,6 +153,8 @@ class Fields:
             raise ApiError(
                 ErrorCode.INVALID_PARAMETER, f"{self.name}.{key} must be a date DD-MM-YYYY"
             )
+        if not validation.year_ok(parsed):
+            raise self._too_early(key)
         return int(datetime.combine(parsed, time(), self.zone).timestamp())
 
     def instant(self, key: str, *, required: bool = False) -> int | None:
@@ -163,18 +169,29 @@ class Fields:
             raise ApiError(ErrorCode.LIMIT_EXCEEDED, f"{self.name}.{key} is too long")
         day = self._parse_day(value)
         if day is not None:
-            return int(datetime.combine(day, time(), self.zone).timestamp())
-        try:
-            moment = datetime.fromisoformat(value.replace("z", "Z"))
-        except ValueError:
-            moment = None
-        if moment is None or moment.tzinfo is None or not validation.year_ok(moment):
+            moment: datetime | None = datetime.combine(day, time(), self.zone)
+        else:
+            try:
+                moment = datetime.fromisoformat(value.replace("z", "Z"))
+            except ValueError:
+                moment = None
+        if moment is None or moment.tzinfo is None:
             raise ApiError(
                 ErrorCode.INVALID_PARAMETER,
                 f"{self.name}.{key} must be ISO 8601 with an offset "
                 "(2023-08-03T10:15:00Z) or a date DD-MM-YYYY",
             )
+        # Well formed, but before the first instant the store keeps (epoch seconds >= 0).
+        if not validation.year_ok(moment) or moment.timestamp() < 0:
+            raise self._too_early(key)
         return int(moment.timestamp())
+
+    def _too_early(self, key: str) -> ApiError:
+        return ApiError(
+            ErrorCode.INVALID_PARAMETER,
+            f"{self.name}.{key} is out of the allowed range: "
+            f"nothing before {validation.FIRST_YEAR}-01-01T00:00:00Z",
+        )
 
     @staticmethod
     def _parse_day(value: str) -> date | None:
@@ -183,7 +200,6 @@ class Fields:
             return None
         day, month, year = (int(part) for part in match.groups())
         try:
-            parsed = date(year, month, day)
+            return date(year, month, day)
         except ValueError:
             return None
-        return parsed if validation.year_ok(parsed) else None

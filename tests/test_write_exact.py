@@ -1,0 +1,223 @@
+"""What a user trial of the write API found: marks kept exactly, scores and completion dates
+checked against what they belong to, and refusals that say what is actually wrong."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+from sqlalchemy import Engine, select
+from starlette.testclient import TestClient
+
+from lms_progress.auth.tokens import Operation
+from lms_progress.catalog import repository as catalog
+from lms_progress.store.schema import entity_completions
+from tests.writes_support import (
+    ADA,
+    B1,
+    B1_MODULE,
+    BLENDED,
+    SELF_PACED,
+    SP,
+    SP_MODULE,
+    build_world,
+    dump,
+    headers,
+)
+
+MARKED = 1301  # an assignment of SELF_PACED out of 10 marks
+EVALUATION = f"{SP}/learners/{ADA}/evaluation"
+COMPLETE = f"{SP}/learners/{ADA}/complete"
+
+
+@pytest.fixture
+def world(engine: Engine) -> Engine:
+    build_world(engine)
+    with engine.begin() as c:
+        catalog.create_entity(
+            c,
+            entity_id=MARKED,
+            module_id=SP_MODULE,
+            entity_type=2,
+            name="Essay",
+            now=0,
+            max_marks="10",
+        )
+    return engine
+
+
+def send(client: TestClient, engine: Engine, method: str, path: str, raw: str) -> Any:
+    """The JSON text exactly as written, not as Python would write it again."""
+    return client.request(
+        method,
+        path,
+        content=raw.encode(),
+        headers={**headers(engine, Operation.ALL), "content-type": "application/json"},
+    )
+
+
+def served_evaluation(client: TestClient, engine: Engine) -> tuple[str, str]:
+    response = client.get(
+        f"/api/v1/courses/{SELF_PACED}/learners/{ADA}/course-progress",
+        headers=headers(engine, Operation.READ, user_id=8),
+    )
+    assert response.status_code == 200, response.text
+    row = response.json()["courseProgress"][0]
+    return row["managerEvaluationTotalMarks"], row["managerEvaluationMarks"]
+
+
+def refused(response: Any, status: int, code: int) -> str:
+    assert response.status_code == status, response.text
+    body = response.json()
+    assert (body["code"], body["status"]) == (code, "failure"), body
+    message: str = body["message"]
+    return message
+
+
+BIG = "123456789012345678901234567890"
+BIGGER = "123456789012345678901234567891"
+
+
+@pytest.mark.parametrize(
+    ("awarded", "maximum", "served"),
+    [
+        (f'"{BIG}"', f'"{BIGGER}"', (BIG, BIGGER)),
+        (BIG, BIGGER, (BIG, BIGGER)),
+        ("99.99999999999999999", "100.0", ("99.99999999999999999", "100")),
+        ('"87.50"', "1e2", ("87.5", "100")),
+    ],
+)
+def test_evaluation_marks_read_back_exactly(
+    client: TestClient, world: Engine, awarded: str, maximum: str, served: tuple[str, str]
+) -> None:
+    raw = f'{{"evaluationData": {{"awardedMarks": {awarded}, "maximumMarks": {maximum}}}}}'
+    response = send(client, world, "PUT", EVALUATION, raw)
+    assert response.status_code == 200, response.text
+    assert served_evaluation(client, world) == served
+
+
+def test_awarded_above_maximum_by_the_last_digit_is_refused(
+    client: TestClient, world: Engine
+) -> None:
+    # Rounded to 28 digits the two would be equal, and the evaluation accepted.
+    raw = f'{{"evaluationData": {{"awardedMarks": "{BIGGER}", "maximumMarks": "{BIG}"}}}}'
+    before = dump(world)
+    refused(send(client, world, "PUT", EVALUATION, raw), 422, 7221)
+    assert dump(world) == before
+
+
+def test_a_score_is_stored_exactly(client: TestClient, world: Engine) -> None:
+    path = f"/api/v1/learners/{ADA}/entities/{MARKED}/completion"
+    raw = '{"completionData": {"score": 9.99999999999999999}}'
+    response = send(client, world, "POST", path, raw)
+    assert response.status_code == 200, response.text
+    with world.connect() as c:
+        score = c.execute(
+            select(entity_completions.c.score).where(entity_completions.c.entity_id == MARKED)
+        ).scalar_one()
+    assert score == "9.99999999999999999"
+
+
+@pytest.mark.parametrize("score", ["11", '"10.5"', "10.000000000000000001"])
+def test_a_score_above_the_maximum_marks_is_refused(
+    client: TestClient, world: Engine, score: str
+) -> None:
+    path = f"/api/v1/learners/{ADA}/entities/{MARKED}/completion"
+    before = dump(world)
+    message = refused(
+        send(client, world, "POST", path, f'{{"completionData": {{"score": {score}}}}}'),
+        422,
+        7221,
+    )
+    assert "maximum marks" in message and "(10)" in message, message
+    assert dump(world) == before
+    # The maximum itself is a score.
+    ok = send(client, world, "POST", path, '{"completionData": {"score": 10}}')
+    assert ok.status_code == 200, ok.text
+
+
+@pytest.mark.parametrize(
+    "completed_at", ["2024-01-09T23:59:59Z", "09-01-2024", "2023-06-01T10:00:00+05:30"]
+)
+def test_an_admin_completion_before_the_enrolment_is_refused(
+    client: TestClient, world: Engine, completed_at: str
+) -> None:
+    # Ada was enrolled on 10 Jan 2024 (tests/writes_support.py).
+    before = dump(world)
+    raw = f'{{"enrolmentData": {{"completedAt": "{completed_at}"}}}}'
+    message = refused(send(client, world, "POST", COMPLETE, raw), 422, 7221)
+    assert "10-Jan-2024" in message, message
+    assert dump(world) == before
+
+
+def test_an_admin_completion_on_the_enrolment_day_is_accepted(
+    client: TestClient, world: Engine
+) -> None:
+    # The day form is the start of the day, earlier than the enrolment's time that day.
+    raw = '{"enrolmentData": {"completedAt": "10-01-2024"}}'
+    response = send(client, world, "POST", COMPLETE, raw)
+    assert response.status_code == 200, response.text
+
+
+ASSIGNMENTS = f"{B1}/modules/{B1_MODULE}/assignments"
+
+
+@pytest.mark.parametrize(
+    ("marks", "says"),
+    [
+        ("1e308", "is too large"),
+        ('"1e40"', "is too large"),
+        ("1e-40", "is too small"),
+        ("1.2345678901234567e-20", "more digits than can be kept exactly"),
+        ('"abc"', "must be a number >= 0"),
+        ("-1", "must be a number >= 0"),
+    ],
+)
+def test_refused_marks_say_why(client: TestClient, world: Engine, marks: str, says: str) -> None:
+    raw = f'{{"assignmentData": {{"name": "Essay", "maximumMarks": {marks}}}}}'
+    message = refused(send(client, world, "POST", ASSIGNMENTS, raw), 400, 7201)
+    assert message.startswith("assignmentData.maximumMarks ") and says in message, message
+
+
+@pytest.mark.parametrize(
+    "completed_at",
+    ["1900-01-01T00:00:00Z", "0001-01-01T00:00:00Z", "1969-12-31T23:59:59+00:00", "31-12-1969"],
+)
+def test_instants_before_1970_are_out_of_range_not_malformed(
+    client: TestClient, world: Engine, completed_at: str
+) -> None:
+    raw = f'{{"enrolmentData": {{"completedAt": "{completed_at}"}}}}'
+    message = refused(send(client, world, "POST", COMPLETE, raw), 400, 7201)
+    assert "1970" in message and "ISO 8601" not in message, message
+
+
+def test_days_before_1970_are_out_of_range_not_malformed(client: TestClient, world: Engine) -> None:
+    raw = '{"batchData": {"name": "Old", "startDate": "01-10-1913"}}'
+    message = refused(
+        send(client, world, "POST", f"/api/v1/courses/{BLENDED}/batches", raw), 400, 7201
+    )
+    assert "1970" in message and "DD-MM-YYYY" not in message, message
+
+
+@pytest.mark.parametrize(
+    "raw_id",
+    [
+        "99999999999999999999999",
+        "18446744073709551615",
+        "9223372036854775808",
+        "-99999999999999999999999",
+        '"99999999999999999999999"',
+    ],
+)
+def test_every_id_beyond_64_bits_is_out_of_range(
+    client: TestClient, world: Engine, raw_id: str
+) -> None:
+    raw = f'{{"courseData": {{"name": "Big", "type": 1, "id": {raw_id}}}}}'
+    message = refused(send(client, world, "POST", "/api/v1/courses", raw), 400, 7201)
+    assert "64-bit" in message, message
+
+
+def test_an_integer_beyond_64_bits_is_out_of_range(client: TestClient, world: Engine) -> None:
+    for raw_type in ("99999999999999999999999", '"99999999999999999999999"'):
+        raw = f'{{"courseData": {{"name": "Big", "type": {raw_type}}}}}'
+        refused(send(client, world, "POST", "/api/v1/courses", raw), 400, 7201)
