@@ -221,3 +221,14 @@ def test_an_integer_beyond_64_bits_is_out_of_range(client: TestClient, world: En
     for raw_type in ("99999999999999999999999", '"99999999999999999999999"'):
         raw = f'{{"courseData": {{"name": "Big", "type": {raw_type}}}}}'
         refused(send(client, world, "POST", "/api/v1/courses", raw), 400, 7201)
+
+
+def test_the_query_string_form_reads_numbers_exactly_too(client: TestClient, world: Engine) -> None:
+    auth = headers(world, Operation.ALL)
+    data = '{"awardedMarks": 99.99999999999999999, "maximumMarks": 123456789012345678901234567891}'
+    response = client.put(EVALUATION, params={"evaluationData": data}, headers=auth)
+    assert response.status_code == 200, response.text
+    assert served_evaluation(client, world) == ("99.99999999999999999", BIGGER)
+    data = '{"name": "Essay", "maximumMarks": 1e308}'
+    response = client.post(ASSIGNMENTS, params={"assignmentData": data}, headers=auth)
+    assert "is too large" in refused(response, 400, 7201)
