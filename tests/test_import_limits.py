@@ -33,7 +33,10 @@ SETUP = {
     "learners": "id,name\n7001,Ada\n",
     "courses": "id,name,type\n8001,Course,1\n",
     "modules": "id,course_id,name\n8201,8001,Module\n",
-    "entities": "id,module_id,entity_type,name\n8301,8201,3,Reading\n8302,8201,3,Video\n",
+    "entities": (
+        "id,module_id,entity_type,name,max_marks\n"
+        "8301,8201,3,Reading,\n8302,8201,3,Video,\n8303,8201,2,Assignment,10\n"
+    ),
     "enrolments": "learner_id,course_id,enrolled_at\n7001,8001,2024-01-01\n",
 }
 
@@ -45,6 +48,7 @@ class Case:
     bad: dict[str, Any]  # (under the header) or line 2 of a JSON Lines file
     column: str
     reason: str  # how the reason goes on after the column's name
+    api_value: Any = None  # the bad value as the write API takes it, when written otherwise
 
     def rows(self) -> list[dict[str, Any]]:
         return [self.good, self.bad]
@@ -123,6 +127,7 @@ CASES = {
         _completion(entity_id=8301, completed_at="2099-01-01"),
         "completed_at",
         "must not be in the future",
+        api_value="01-01-2099",
     ),
     "completion at -5 seconds": Case(
         "completions",
@@ -130,6 +135,28 @@ CASES = {
         _completion(entity_id=8301, completed_at=-5),
         "completed_at",
         "must be between 0",
+    ),
+    "completion a second before the epoch": Case(
+        "completions",
+        _completion(),
+        _completion(entity_id=8301, completed_at="1970-01-01T04:59:59+05:00"),
+        "completed_at",
+        "must be between 0",
+    ),
+    "completion in 1969": Case(
+        "completions",
+        _completion(),
+        _completion(entity_id=8301, completed_at="1969-12-31"),
+        "completed_at",
+        "must not be before 1970-01-01T00:00:00Z",
+        api_value="31-12-1969",
+    ),
+    "score above the maximum marks": Case(
+        "completions",
+        _completion(entity_id=8303, score=10),
+        _completion(learner_id=7001, entity_id=8303, completed_at="2024-01-03", score="10.5"),
+        "score",
+        "10.5 is above the maximum marks of entity 8303 (10)",
     ),
     "score too long": Case(
         "completions",
@@ -241,15 +268,16 @@ def test_the_command_refuses_the_row_in_one_line_and_check_agrees(
 
 # The write API call that sets each case's value, and the field it calls it.
 def _api_call(case: Case) -> tuple[str, str, dict[str, Any]]:
-    value = case.bad[case.column]
+    value = case.bad[case.column] if case.api_value is None else case.api_value
     if case.kind == "learners":
         return "/api/v1/learners", "learnerData", {"name": "Grace", case.column: value}
     if case.kind == "courses":
         return "/api/v1/courses", "courseData", {"name": "Other", "type": 1, case.column: value}
     assert case.kind == "completions"
-    moment = "01-01-2099" if case.column == "completed_at" else "2024-01-02T00:00:00Z"
-    data = {"completedAt": moment} if case.column == "completed_at" else {"score": value}
-    return "/api/v1/learners/7001/entities/8301/completion", "completionData", data
+    path = f"/api/v1/learners/7001/entities/{case.bad['entity_id']}/completion"
+    if case.column == "completed_at":
+        return path, "completionData", {"completedAt": value}
+    return path, "completionData", {"completedAt": "2024-01-02T00:00:00Z", "score": value}
 
 
 @pytest.mark.parametrize(

@@ -18,6 +18,7 @@ import time
 from collections.abc import Callable, Iterable, Iterator
 from contextlib import AbstractContextManager, contextmanager
 from dataclasses import dataclass, field
+from decimal import Decimal
 from functools import partial
 from typing import IO, Any
 
@@ -480,6 +481,7 @@ class Loader:
                 + (f" (batch {r[5]})" if r[5] is not None else "")
             ),
         )
+        self._score_within_maximum()
         count = self.report.counts["completions"]
         good = self._all("SELECT COUNT(*) FROM import_completions WHERE bad = FALSE")[0][0]
         # The first completion of an entity in an enrolment is kept: later ones, in the store or
@@ -494,6 +496,30 @@ class Loader:
             self._run(
                 "INSERT INTO import_touched (enrolment_id) SELECT DISTINCT enrolment_id "
                 "FROM import_completions WHERE bad = FALSE ON CONFLICT DO NOTHING"
+            )
+
+    def _score_within_maximum(self) -> None:
+        """A score is not above its entity's maximum marks, as in the API. Marks are decimal
+        strings: SQL compares them as floating point, with a margin, to find every candidate
+        (few: scores near the maximum), and Decimal decides exactly."""
+        real = "REAL" if self.sqlite else "DOUBLE PRECISION"
+        rows = self._all(
+            "SELECT s.seq, s.src, s.line, s.score, en.max_marks, s.entity_id "
+            "FROM import_completions s JOIN entities en ON en.id = s.entity_id "
+            "WHERE s.bad = FALSE AND s.score IS NOT NULL AND en.max_marks IS NOT NULL "
+            f"AND CAST(s.score AS {real}) >= CAST(en.max_marks AS {real}) * 0.999999"
+        )
+        over = [row for row in rows if Decimal(row[3]) > Decimal(row[4])]
+        for _seq, src, line, score, maximum, entity in over:
+            self.report.bad(
+                src,
+                line,
+                f"score {score} is above the maximum marks of entity {entity} ({maximum})",
+            )
+        if over:
+            self.cursor.executemany(
+                self._sql("UPDATE import_completions SET bad = TRUE WHERE seq = ?"),
+                [(row[0],) for row in over],
             )
 
     def _merge_evaluations(self, _kind: Kind) -> None:

@@ -76,10 +76,12 @@ def parse_instant(value: Any, zone: tzinfo) -> int:
         except ValueError:
             pass
         else:
-            # The API's rule for dates as written; seconds above are checked as numbers.
+            # As in the API: nothing before 1970 (a year before it would overflow some zones).
             if not validation.year_ok(moment):
-                raise validation.Refused(f"must not be before {validation.FIRST_YEAR}")
-            return int(moment.timestamp())
+                raise validation.Refused(
+                    f"must not be before {validation.FIRST_YEAR}-01-01T00:00:00Z"
+                )
+            return validation.instant(int(moment.timestamp()))
     raise ValueError("must be a date (2024-03-01), a date-time (2024-03-01T09:30:00Z) or seconds")
 
 
