@@ -316,3 +316,19 @@ def test_import_oulad_command_reports_what_it_did(db: Store) -> None:
     assert "results without a score ('?'): completions without a score" in out
     assert "imported in" in out
     assert len(dump(db)["learners"]) == 71
+
+
+def test_json_lines_numbers_are_read_exactly(db: Store, tmp_path: Path) -> None:
+    learner = builders.learner(db.engine, learner_id=7200)
+    course, _, (entity,) = builders.course(db.engine, 1)
+    builders.enrol(db.engine, learner, course, builders.at(2024, 1, 1))
+    path = tmp_path / "completions.jsonl"
+    # As a double this is 100.0: the score must keep every digit written.
+    path.write_text(
+        f'{{"learner_id": {learner}, "entity_id": {entity}, '
+        '"completed_at": "2024-01-02", "score": 99.99999999999999999}\n'
+    )
+    result = run_import(db, path)
+    assert result.exit_code == 0, result.output
+    (row,) = dump(db)["entity_completions"]
+    assert "99.99999999999999999" in row

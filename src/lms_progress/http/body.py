@@ -7,14 +7,12 @@ object itself. Whatever the source: a bounded size, valid JSON, an object, or a 
 
 from __future__ import annotations
 
-import json
-from decimal import Decimal
 from typing import Any
 from urllib.parse import parse_qs
 
-import orjson
 from starlette.requests import Request
 
+from lms_progress import exact_json
 from lms_progress.errors import ApiError, ErrorCode
 from lms_progress.validation import NAME_MAX, TEXT_MAX
 
@@ -104,33 +102,9 @@ def _require_object(value: object, name: str) -> dict[str, Any]:
 
 def _json(raw: bytes, what: str) -> object:
     try:
-        parsed = orjson.loads(raw)
-    except orjson.JSONDecodeError as exc:
+        return exact_json.loads(raw)
+    except exact_json.NotJson as exc:
         raise ApiError(ErrorCode.MALFORMED_BODY, f"{what} is not valid JSON: {exc}") from None
-    if not _has_float(parsed):
-        return parsed
-    # orjson reads a number with a fraction or an exponent as a float, and an integer beyond
-    # 64 bits too: read such a text again with its numbers exact, so that marks keep every digit
-    # written and an id beyond 64 bits is out of range rather than a float. (orjson has judged
-    # the text valid JSON.)
-    try:
-        exact: object = json.loads(raw, parse_float=Decimal)
-    except RecursionError:
-        raise ApiError(ErrorCode.MALFORMED_BODY, f"{what} is nested too deeply") from None
-    return exact
-
-
-def _has_float(value: object) -> bool:
-    pending = [value]
-    while pending:
-        item = pending.pop()
-        if isinstance(item, float):
-            return True
-        if isinstance(item, dict):
-            pending.extend(item.values())
-        elif isinstance(item, list):
-            pending.extend(item)
-    return False
 
 
 def documented(name: str, fields: dict[str, Any], required: tuple[str, ...] = ()) -> dict[str, Any]:

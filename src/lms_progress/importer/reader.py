@@ -13,8 +13,7 @@ from dataclasses import dataclass
 from datetime import tzinfo
 from typing import IO, Any
 
-import orjson
-
+from lms_progress import exact_json
 from lms_progress.importer.records import Kind
 from lms_progress.validation import not_in_future
 
@@ -114,8 +113,9 @@ def _jsonl_rows(kind: Kind, text: IO[str], bad: Report) -> Iterator[tuple[int, d
         if not content.strip():
             continue
         try:
-            row = orjson.loads(content)
-        except orjson.JSONDecodeError as exc:
+            # Numbers exact, as in the write API: a score keeps every digit written.
+            row = exact_json.loads(content)
+        except exact_json.NotJson as exc:
             bad(line, f"not JSON: {exc}")
             continue
         if not isinstance(row, dict):

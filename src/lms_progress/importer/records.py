@@ -11,6 +11,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import date, datetime, time, tzinfo
+from decimal import Decimal
 from typing import Any
 
 from lms_progress import validation
@@ -86,7 +87,7 @@ def parse_instant(value: Any, zone: tzinfo) -> int:
 
 
 def parse_marks(value: Any, _zone: tzinfo) -> str:
-    if isinstance(value, bool) or not isinstance(value, int | float | str):
+    if isinstance(value, bool) or not isinstance(value, int | float | str | Decimal):
         raise ValueError("must be a number")
     return validation.marks(value)
 
@@ -155,8 +156,6 @@ def _ends_after_start(start: int, end: int, what: str) -> Callable[[tuple[Any, .
 
 
 def _evaluation_marks(row: tuple[Any, ...]) -> str | None:
-    from decimal import Decimal
-
     awarded, maximum = Decimal(row[2]), Decimal(row[3])
     if maximum <= 0 or awarded > maximum:
         return "awarded_marks must be between 0 and maximum_marks, and maximum_marks above 0"
