@@ -8,7 +8,7 @@ from contextlib import asynccontextmanager
 from zoneinfo import ZoneInfo
 
 from fastapi import FastAPI
-from sqlalchemy import Engine, select
+from sqlalchemy import Engine
 from starlette.types import Receive, Scope, Send
 
 from lms_progress import __version__
@@ -28,8 +28,8 @@ from lms_progress.ratelimit.policy import Limits
 from lms_progress.settings import Settings
 from lms_progress.store import migrate
 from lms_progress.store.engine import make_engine
+from lms_progress.store.organisation import organisation_timezone
 from lms_progress.store.reader import Reader
-from lms_progress.store.schema import organisation
 
 
 class LmsApp(FastAPI):
@@ -113,12 +113,6 @@ def limits_of(settings: Settings) -> Limits:
         window=settings.rate_limit_window_seconds,
         lock=settings.rate_limit_lock_seconds,
     )
-
-
-def organisation_timezone(engine: Engine) -> str:
-    with engine.connect() as connection:
-        zone = connection.execute(select(organisation.c.timezone)).scalar()
-    return zone or "UTC"
 
 
 def factory() -> FastAPI:

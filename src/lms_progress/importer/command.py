@@ -9,33 +9,20 @@ from typing import IO, Annotated
 from zoneinfo import ZoneInfo
 
 import typer
-from rich.console import Console
 from rich.progress import BarColumn, DownloadColumn, Progress, TimeRemainingColumn
 from rich.table import Table
-from sqlalchemy import Engine, select
 from sqlalchemy.exc import DBAPIError
 
+from lms_progress.console import DbOption, console, err, fail, open_store, settings_for
 from lms_progress.importer.load import Report, Source, StoreUnavailable, import_sources
 from lms_progress.importer.oulad import load_oulad, oulad_bytes
 from lms_progress.importer.reader import FORMATS, format_of_name
 from lms_progress.importer.records import KINDS, kind_of_file
-from lms_progress.settings import Settings
-from lms_progress.store import migrate
-from lms_progress.store.engine import make_engine
-from lms_progress.store.schema import organisation
-
-console = Console(highlight=False)
-err = Console(stderr=True, highlight=False)
+from lms_progress.store.organisation import organisation_timezone
 
 # Show a progress bar only when the input is big enough to take a noticeable time.
 PROGRESS_FROM_BYTES = 2_000_000
 
-DbOption = Annotated[
-    Path | None,
-    typer.Option(
-        "--db", help="SQLite file to use instead of LMS_PROGRESS_DATABASE_URL.", dir_okay=False
-    ),
-]
 CheckOption = Annotated[
     bool, typer.Option("--check", help="Read and check everything, write nothing.")
 ]
@@ -71,19 +58,20 @@ def import_files(
     for path in files:
         chosen = KINDS.get(kind.lower()) if kind else kind_of_file(path.name)
         if chosen is None:
-            raise _fail(
+            raise fail(
                 f"{path}: say which kind of record it holds with --kind "
                 f"({', '.join(KINDS)}) or name the file after it (e.g. learners.csv)"
             )
         file_format = fmt.lower() if fmt else format_of_name(path.name)
         if file_format not in FORMATS:
-            raise _fail(f"{path}: say its format with --format csv or --format jsonl")
+            raise fail(f"{path}: say its format with --format csv or --format jsonl")
         sources.append(
             Source(str(path), chosen, file_format, _opener(path), size=path.stat().st_size)
         )
+    settings = settings_for(db)
     with _store_errors():
-        engine = _engine(db)
-        zone = _zone(engine)
+        engine = open_store(settings)
+        zone = ZoneInfo(settings.timezone or organisation_timezone(engine))
         total = sum(source.size or 0 for source in sources)
         with _progress(total, "importing") as advance:
             report = import_sources(engine, sources, zone=zone, progress=advance, dry_run=check)
@@ -106,7 +94,7 @@ def import_oulad(
     """Load the Open University Learning Analytics Dataset (CC BY 4.0; Kuzilek, Hlosta and
     Zdrahal, Scientific Data 4, 170171, 2017) into the store. Mapping: docs/import.md."""
     with _store_errors():
-        engine = _engine(db)
+        engine = open_store(settings_for(db))
         with _progress(oulad_bytes(directory), "loading OULAD") as advance:
             report = load_oulad(engine, directory, progress=advance, dry_run=check)
     _print(report, check)
@@ -118,41 +106,14 @@ def _store_errors() -> Iterator[None]:
     try:
         yield
     except StoreUnavailable as exc:
-        raise _fail(str(exc)) from None
+        raise fail(str(exc)) from None
     except DBAPIError as exc:
         lines = str(exc.orig).strip().splitlines()
-        raise _fail(f"the store is unreachable: {lines[0] if lines else exc}") from None
+        raise fail(f"the store is unreachable: {lines[0] if lines else exc}") from None
 
 
 def _opener(path: Path) -> Callable[[], IO[bytes]]:
     return lambda: path.open("rb")
-
-
-def _fail(message: str) -> typer.Exit:
-    err.print(f"[red]error:[/red] {message}")
-    return typer.Exit(code=1)
-
-
-def _engine(db: Path | None) -> Engine:
-    settings = Settings()
-    if db is not None:
-        settings = settings.model_copy(update={"database_url": f"sqlite:///{db}"})
-    engine = make_engine(settings.database_url)
-    if settings.is_sqlite:
-        migrate.upgrade(engine)
-    elif not migrate.is_up_to_date(engine):
-        raise _fail("the database schema is not up to date: run `lms-progress db upgrade`")
-    return engine
-
-
-def _zone(engine: Engine) -> ZoneInfo:
-    """Dates without a zone in the files are the organisation's, as dates on the wire are."""
-    configured = Settings().timezone
-    if configured:
-        return ZoneInfo(configured)
-    with engine.connect() as connection:
-        stored = connection.execute(select(organisation.c.timezone)).scalar()
-    return ZoneInfo(stored or "UTC")
 
 
 @contextmanager
