@@ -194,3 +194,46 @@ def test_an_unreachable_store_is_one_line(tmp_path: Path) -> None:
         assert result.returncode == 1, args
         assert "Traceback" not in result.stderr, args
         assert result.stderr.startswith("error: cannot reach the store"), (args, result.stderr)
+
+
+@pytest.mark.parametrize(
+    ("url", "named"),
+    [("bogus", "not a database URL"), ("mysql://x/y", "use sqlite:///PATH or postgresql+psycopg")],
+)
+def test_an_unusable_database_url_is_one_line(tmp_path: Path, url: str, named: str) -> None:
+    env = {**os.environ, "LMS_PROGRESS_DATABASE_URL": url}
+    result = subprocess.run(
+        [sys.executable, "-m", "lms_progress", "token", "create", "--user", "1", "--scope", "READ"],
+        capture_output=True,
+        text=True,
+        env=env,
+        timeout=60,
+    )
+    assert result.returncode == 1 and "Traceback" not in result.stderr
+    assert result.stderr.startswith("error: bad setting:") and named in result.stderr
+
+
+def test_serve_refuses_a_port_out_of_range() -> None:
+    result = runner.invoke(app, ["serve", "--port", "99999"])
+    assert result.exit_code == 2 and "65535" in result.output
+
+
+def test_an_empty_time_zone_setting_counts_as_unset(tmp_path: Path) -> None:
+    env = {**os.environ, "LMS_PROGRESS_TIMEZONE": ""}
+    result = subprocess.run(
+        [sys.executable, "-m", "lms_progress", "db", "current", "--db", str(tmp_path / "x.db")],
+        capture_output=True,
+        text=True,
+        env=env,
+        timeout=60,
+    )
+    assert result.returncode == 0, result.stderr
+
+
+def test_import_names_an_unknown_kind(tmp_path: Path) -> None:
+    path = tmp_path / "learners.csv"
+    path.write_text("id,name\n1,A\n")
+    result = runner.invoke(
+        app, ["import", "--db", str(tmp_path / "x.db"), "--kind", "bogus", str(path)]
+    )
+    assert result.exit_code == 1 and "unknown --kind 'bogus'" in result.output

@@ -187,3 +187,10 @@ def test_marks_refused_say_why(bad: object, reason: str) -> None:
 @given(st.decimals(min_value=0, max_value=Decimal("1e20"), allow_nan=False, places=8))
 def test_marks_are_the_same_number(value: Decimal) -> None:
     assert Decimal(canonical_marks(value)) == value
+
+
+def test_marks_in_other_scripts_are_refused() -> None:
+    # Decimal() would read the Arabic-Indic digit one as 1.
+    with pytest.raises(ValueError):
+        canonical_marks("\u0661")
+    assert canonical_marks(" 5 ") == "5"

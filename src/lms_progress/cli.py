@@ -45,7 +45,7 @@ def serve(
     ] = False,
     db: DbOption = None,
     host: Annotated[str, typer.Option(help="Interface to listen on.")] = "127.0.0.1",
-    port: Annotated[int, typer.Option(help="TCP port.")] = 8000,
+    port: Annotated[int, typer.Option(min=1, max=65535, help="TCP port.")] = 8000,
     access_log: Annotated[
         bool | None, typer.Option(help="Log every request (default: LMS_PROGRESS_ACCESS_LOG).")
     ] = None,

@@ -6,6 +6,8 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from pydantic import Field, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
+from sqlalchemy.engine import make_url
+from sqlalchemy.exc import ArgumentError
 
 DEFAULT_DATABASE_URL = "sqlite:///lms-progress.db"
 
@@ -33,9 +35,28 @@ class Settings(BaseSettings):
     # Serve the progress reads through the ASGI fast path (progress/fastpath.py).
     fast_path: bool = True
 
+    @field_validator("database_url")
+    @classmethod
+    def _usable_url(cls, value: str) -> str:
+        try:
+            url = make_url(value)
+        except ArgumentError:
+            raise ValueError(f"not a database URL: {value!r}") from None
+        # The stores the service is built and tested for, with the drivers it installs.
+        if url.get_backend_name() == "sqlite" and url.get_driver_name() == "pysqlite":
+            return value
+        if url.get_backend_name() == "postgresql" and url.get_driver_name() == "psycopg":
+            return value
+        raise ValueError(
+            "use sqlite:///PATH or postgresql+psycopg://USER@HOST:PORT/DATABASE, "
+            f"not {url.drivername}://"
+        )
+
     @field_validator("timezone")
     @classmethod
     def _known_zone(cls, value: str | None) -> str | None:
+        if value == "":
+            return None  # set but empty: as if unset
         if value is not None:
             try:
                 ZoneInfo(value)

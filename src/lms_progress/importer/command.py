@@ -54,6 +54,8 @@ def import_files(
 ) -> None:
     """Import records from CSV or JSON Lines files: all or nothing, and running the same files
     again changes nothing. Columns: docs/import.md."""
+    if kind is not None and kind.lower() not in KINDS:
+        raise fail(f"unknown --kind {kind!r}: use one of {', '.join(KINDS)}")
     sources = []
     for path in files:
         chosen = KINDS.get(kind.lower()) if kind else kind_of_file(path.name)

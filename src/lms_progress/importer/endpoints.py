@@ -86,7 +86,7 @@ def _flag(text: str) -> bool:
         return True
     if text.lower() in ("false", "0"):
         return False
-    raise ApiError(ErrorCode.INVALID_PARAMETER, "check must be true or false")
+    raise ApiError(ErrorCode.INVALID_PARAMETER, "check must be true or false (or 1 or 0)")
 
 
 async def _spool(request: Request, limit: int) -> IO[bytes]:
@@ -138,6 +138,5 @@ def _answer(report: Report, check: bool) -> Response:
             "errors": errors[:MAX_LISTED_ERRORS],
         }
         return Response(orjson.dumps(body), status_code=422, media_type="application/json")
-    result.pop("errors")
     body = {"code": 200, "status": "success", "checkedOnly": check, "import": result}
     return Response(orjson.dumps(body), media_type="application/json")

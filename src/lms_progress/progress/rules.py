@@ -64,6 +64,9 @@ def canonical_marks(value: object) -> str:
     when not a finite non-negative number that fits the column exactly."""
     if isinstance(value, bool):
         raise ValueError("must be a number >= 0")
+    if isinstance(value, str) and not value.isascii():
+        # Decimal() reads the digits of any script (Arabic-Indic ones too); marks are ASCII.
+        raise ValueError("must be a number >= 0")
     try:
         # An int or a Decimal is taken as it is (str() of a huge int is refused by Python);
         # a float by its shortest repr, the number its JSON text meant.
