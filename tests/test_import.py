@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -332,3 +333,23 @@ def test_json_lines_numbers_are_read_exactly(db: Store, tmp_path: Path) -> None:
     assert result.exit_code == 0, result.output
     (row,) = dump(db)["entity_completions"]
     assert "99.99999999999999999" in row
+
+
+@pytest.mark.parametrize("written", ["20240102", 20240102, "2024-01-02"])
+def test_eight_digits_are_a_date_not_seconds_from_1970(
+    db: Store, tmp_path: Path, written: str | int
+) -> None:
+    """`20240102` as seconds would be 1970-08-23: an export's compact date is read as the date."""
+    learner = builders.learner(db.engine, learner_id=7201)
+    course, _, (entity,) = builders.course(db.engine, 1)
+    builders.enrol(db.engine, learner, course, builders.at(2024, 1, 1))
+    path = tmp_path / "completions.jsonl"
+    path.write_text(
+        orjson.dumps({"learner_id": learner, "entity_id": entity, "completed_at": written}).decode()
+        + "\n"
+    )
+    result = run_import(db, path)
+    assert result.exit_code == 0, result.output
+    (row,) = dump(db)["entity_completions"]
+    midnight_utc = int(datetime(2024, 1, 2, tzinfo=UTC).timestamp())  # the tests' zone is UTC
+    assert midnight_utc in row

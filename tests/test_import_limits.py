@@ -151,6 +151,14 @@ CASES = {
         "must not be before 1970-01-01T00:00:00Z",
         api_value="31-12-1969",
     ),
+    "eight digits that are not a date YYYYMMDD": Case(
+        "completions",
+        _completion(),
+        _completion(entity_id=8301, completed_at="20241340"),
+        "completed_at",
+        "eight digits are read as a date YYYYMMDD",
+        api_value="2024-13-40",
+    ),
     "score above the maximum marks": Case(
         "completions",
         _completion(entity_id=8303, score=10),

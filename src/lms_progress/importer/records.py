@@ -64,7 +64,12 @@ def parse_instant(value: Any, zone: tzinfo) -> int:
     if isinstance(value, bool):
         raise ValueError("must be a date, a date-time or epoch seconds")
     if isinstance(value, int) or (isinstance(value, str) and value.strip().lstrip("-").isdigit()):
-        return validation.instant(_integer(value))
+        number = _integer(value)
+        if 10_000_000 <= number <= 99_999_999:
+            # Eight digits are a date in ISO 8601's basic form (20230804), as spreadsheets and
+            # other systems export it; as seconds they would silently land in 1970-1973.
+            return _compact_date(str(number), zone)
+        return validation.instant(number)
     if isinstance(value, str):
         text = value.strip()
         try:
@@ -84,6 +89,19 @@ def parse_instant(value: Any, zone: tzinfo) -> int:
                 )
             return validation.instant(int(moment.timestamp()))
     raise ValueError("must be a date (2024-03-01), a date-time (2024-03-01T09:30:00Z) or seconds")
+
+
+def _compact_date(digits: str, zone: tzinfo) -> int:
+    try:
+        day = date(int(digits[:4]), int(digits[4:6]), int(digits[6:]))
+    except ValueError:
+        raise ValueError(
+            "eight digits are read as a date YYYYMMDD, and this is not one; "
+            "write seconds from the epoch with at least nine digits, or a date-time"
+        ) from None
+    if day.year < validation.FIRST_YEAR:
+        raise validation.Refused(f"must not be before {validation.FIRST_YEAR}-01-01T00:00:00Z")
+    return validation.instant(int(datetime.combine(day, time(), zone).timestamp()))
 
 
 def parse_marks(value: Any, _zone: tzinfo) -> str:
