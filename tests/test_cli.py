@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
 import os
 import re
@@ -82,40 +83,34 @@ def test_token_create_refuses_bad_options(tmp_path: Path, args: list[str], messa
     assert result.exit_code == 1 and message in result.output
 
 
-@pytest.fixture
-def demo_server(tmp_path: Path) -> Iterator[tuple[str, str]]:
-    """`lms-progress serve --demo` as a user runs it; yields (printed curl line, base URL)."""
+@contextlib.contextmanager
+def serve_demo(*options: str, tmpdir: Path | None = None) -> Iterator[tuple[str, str, str]]:
+    """`lms-progress serve --demo` as a user runs it; yields (printed curl line, base URL, the
+    whole output up to the server's start), and stops it with Ctrl-C."""
     port = free_port()
     env = {k: v for k, v in os.environ.items() if not k.startswith("LMS_PROGRESS_")}
+    if tmpdir is not None:
+        env["TMPDIR"] = str(tmpdir)
     process = subprocess.Popen(
-        [
-            sys.executable,
-            "-m",
-            "lms_progress",
-            "serve",
-            "--demo",
-            "--db",
-            str(tmp_path / "demo.db"),
-            "--port",
-            str(port),
-        ],
+        [sys.executable, "-m", "lms_progress", "serve", "--demo", *options, "--port", str(port)],
         stdout=subprocess.PIPE,
         stderr=subprocess.STDOUT,
         text=True,
         env=env,
     )
     try:
-        curl = ""
+        curl, output = "", ""
         deadline = time.monotonic() + 30
         assert process.stdout is not None
         while time.monotonic() < deadline:
             line = process.stdout.readline()
+            output += line
             if line.startswith("curl "):
                 curl = line.strip()
             if "Uvicorn running" in line or process.poll() is not None:
                 break
         assert curl, "serve --demo printed no curl line"
-        yield curl, f"http://127.0.0.1:{port}"
+        yield curl, f"http://127.0.0.1:{port}", output
     finally:
         process.send_signal(signal.SIGINT)
         try:
@@ -125,6 +120,21 @@ def demo_server(tmp_path: Path) -> Iterator[tuple[str, str]]:
             process.wait()
         if process.stdout is not None:
             process.stdout.close()
+
+
+@pytest.fixture
+def demo_server(tmp_path: Path) -> Iterator[tuple[str, str]]:
+    with serve_demo("--db", str(tmp_path / "demo.db")) as (curl, base, _):
+        yield curl, base
+
+
+def test_serve_demo_without_db_removes_its_store_when_stopped(tmp_path: Path) -> None:
+    with serve_demo(tmpdir=tmp_path) as (curl, _, output):
+        (store_dir,) = tmp_path.glob("lms-progress-demo-*")
+        assert (store_dir / "demo.db").is_file()
+        assert "removed when the server stops" in output
+        assert json.loads(subprocess.run(shlex.split(curl), capture_output=True).stdout)
+    assert not store_dir.exists()
 
 
 def test_serve_demo_prints_a_curl_that_answers_the_seed(demo_server: tuple[str, str]) -> None:

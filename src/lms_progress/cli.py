@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import shutil
 import tempfile
 import time
 from pathlib import Path
@@ -59,8 +60,10 @@ def serve(
 
     from lms_progress import demo as demo_data
 
+    scratch: Path | None = None  # a demo store of our own, removed when the server stops
     if demo and db is None:
-        db = Path(tempfile.mkdtemp(prefix="lms-progress-demo-")) / "demo.db"
+        scratch = Path(tempfile.mkdtemp(prefix="lms-progress-demo-"))
+        db = scratch / "demo.db"
     settings = settings_for(db)
     if workers > 1 and not settings.redis_url:
         # Each process would keep its own count, and the limit would be `workers` times too high.
@@ -75,7 +78,8 @@ def serve(
             loaded = demo_data.load(connection)
             token = demo_data.read_token(connection, now)
         where = "loaded into" if loaded else "already in"
-        console.print(f"Demo data {where} [bold]{db}[/bold]")
+        kept = " (removed when the server stops; --db PATH keeps it)" if scratch else ""
+        console.print(f"Demo data {where} [bold]{db}[/bold]{kept}", soft_wrap=True)
         shown_host = "127.0.0.1" if host in ("0.0.0.0", "::") else host
         console.print("Try it:\n")
         console.print(
@@ -87,15 +91,19 @@ def serve(
     engine.dispose()
     # The server process reads its settings from the environment, like any deployment.
     os.environ["LMS_PROGRESS_DATABASE_URL"] = settings.database_url
-    uvicorn.run(
-        "lms_progress.app:factory",
-        factory=True,
-        host=host,
-        port=port,
-        access_log=settings.access_log if access_log is None else access_log,
-        log_level="info",
-        workers=workers,
-    )
+    try:
+        uvicorn.run(
+            "lms_progress.app:factory",
+            factory=True,
+            host=host,
+            port=port,
+            access_log=settings.access_log if access_log is None else access_log,
+            log_level="info",
+            workers=workers,
+        )
+    finally:
+        if scratch is not None:
+            shutil.rmtree(scratch, ignore_errors=True)
 
 
 @db_app.command("upgrade")
