@@ -205,6 +205,22 @@ def test_every_bad_row_is_reported_with_its_reason(db: Store, tmp_path: Path) ->
     assert dump(db) == before
 
 
+def test_a_bad_row_is_named_by_the_line_it_starts_on(db: Store, tmp_path: Path) -> None:
+    """Quoted values may span lines: the line number is where the row begins, as an editor shows."""
+    path = tmp_path / "learners.csv"
+    path.write_text(
+        "id,name,email,manager_id\n"
+        '7301,"Ada\nLovelace",,\n'  # lines 2-3
+        '0,"Zero\nrow",,\n'  # lines 4-5: bad
+        '7302,"Grace",,9999\n'  # line 6: bad
+    )
+    result = run_import(db, path)
+    assert result.exit_code == 1
+    out = " ".join(result.output.split())
+    assert f"{path}:4: id must be a positive 64-bit integer" in out, out
+    assert f"{path}:6: manager 9999 not found" in out, out
+
+
 def test_a_second_run_changes_nothing(db: Store, tmp_path: Path) -> None:
     paths = write_set(tmp_path / "set")
     assert run_import(db, *paths).exit_code == 0

@@ -75,16 +75,18 @@ def _csv_rows(kind: Kind, reader: Any, bad: Report) -> Iterator[tuple[int, dict[
     if not _header_ok(kind, names, bad):
         return
     width = len(names)
-    for row in reader:
+    while True:
+        # A quoted value may hold line breaks: a row is named by the line it starts on.
+        first_line = reader.line_num + 1
+        row = next(reader, None)
+        if row is None:
+            return
         if not row:
             continue
         if len(row) != width:
-            bad(reader.line_num, f"{len(row)} fields, the header has {width}")
+            bad(first_line, f"{len(row)} fields, the header has {width}")
             continue
-        yield (
-            reader.line_num,
-            {n: (v if v != "" else None) for n, v in zip(names, row, strict=True)},
-        )
+        yield first_line, {n: (v if v != "" else None) for n, v in zip(names, row, strict=True)}
 
 
 def _header_ok(kind: Kind, names: list[str], bad: Report) -> bool:
