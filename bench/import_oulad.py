@@ -3,17 +3,20 @@ at three sizes to show that memory does not grow with the file.
 
     .venv/bin/python -m bench.import_oulad [--oulad DIR] [--runs 3] [--write docs/benchmarks.md]
 
-DIR holds the OULAD CSV files (default: LMS_PROGRESS_OULAD_DIR, else shared/data/oulad beside
-the repository). Each measured import runs in a fresh process, so that its peak memory is its own.
+DIR holds the OULAD CSV files (default: the full data set kept compressed in the repository,
+`tests/data/oulad-full/`, unpacked into a temporary directory). Each measured import runs in a
+fresh process, so that its peak memory is its own.
 """
 
 from __future__ import annotations
 
 import argparse
+import gzip
 import json
 import os
 import platform
 import resource
+import shutil
 import statistics
 import subprocess
 import sys
@@ -28,9 +31,16 @@ SECTION = "## Import"
 LOAD_AT_START = 0.0
 
 
-def default_oulad() -> Path:
-    given = os.environ.get("LMS_PROGRESS_OULAD_DIR")
-    return Path(given) if given else ROOT.parent / "shared" / "data" / "oulad"
+FULL_OULAD = ROOT / "tests" / "data" / "oulad-full"
+
+
+def unpack_full_oulad(into: Path) -> Path:
+    """The full OULAD files the import-oulad command reads, unpacked from the repository's copy."""
+    into.mkdir(parents=True, exist_ok=True)
+    for packed in sorted(FULL_OULAD.glob("*.csv.gz")):
+        with gzip.open(packed, "rb") as src, (into / packed.stem).open("wb") as dst:
+            shutil.copyfileobj(src, dst)
+    return into
 
 
 # -- one measured import, in its own process ---------------------------------------------------
@@ -215,7 +225,7 @@ def write_section(path: Path, text: str) -> None:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--oulad", type=Path, default=default_oulad())
+    parser.add_argument("--oulad", type=Path, help="the OULAD files (default: the repository's)")
     parser.add_argument("--runs", type=int, default=3)
     parser.add_argument("--sizes", default="250000,1000000,2000000", help="synthetic sizes")
     parser.add_argument("--write", type=Path, help="write the Import section into this file")
@@ -229,8 +239,15 @@ def main() -> None:
     if args.one_synthetic is not None:
         print(json.dumps(one_synthetic(args.one_synthetic, args.work / "s.db", args.work)))
         return
-    if not (args.oulad / "studentAssessment.csv").is_file():
-        sys.exit(f"no OULAD files in {args.oulad}: give --oulad DIR")
+    with tempfile.TemporaryDirectory() as unpacked:
+        if args.oulad is None:
+            args.oulad = unpack_full_oulad(Path(unpacked))
+        if not (args.oulad / "studentAssessment.csv").is_file():
+            sys.exit(f"no OULAD files in {args.oulad}: give --oulad DIR")
+        measure_all(args)
+
+
+def measure_all(args: argparse.Namespace) -> None:
     global LOAD_AT_START
     LOAD_AT_START = os.getloadavg()[0]
     oulad, synthetic = [], []

@@ -4,7 +4,6 @@ recomputation from the raw CSV files (plain csv and datetime, nothing from the i
 from __future__ import annotations
 
 import csv
-import os
 import random
 from collections import defaultdict
 from dataclasses import dataclass, field
@@ -16,6 +15,7 @@ import pytest
 from sqlalchemy import Engine
 from starlette.testclient import TestClient
 
+from bench.import_oulad import unpack_full_oulad
 from lms_progress.auth.tokens import Operation
 from lms_progress.importer.oulad import load_oulad
 from tests.conftest import FakeClock, auth, new_token
@@ -25,10 +25,10 @@ SAMPLE = Path(__file__).parent / "data" / "oulad"
 MONTHS = ("Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec")
 
 
-def full_oulad() -> Path | None:
-    given = os.environ.get("LMS_PROGRESS_OULAD_DIR")
-    found = Path(given) if given else Path(__file__).resolve().parents[2] / "shared/data/oulad"
-    return found if (found / "studentAssessment.csv").is_file() else None
+@pytest.fixture(scope="module")
+def full_oulad(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The whole data set, kept gzipped in tests/data/oulad-full/, unpacked once."""
+    return unpack_full_oulad(tmp_path_factory.mktemp("oulad-full"))
 
 
 # -- the independent recomputation -----------------------------------------------------------
@@ -226,13 +226,9 @@ def test_students_in_several_presentations_keep_only_the_latest(
 
 
 def test_full_oulad_progress_equals_recomputation(
-    client: TestClient, engine: Engine, clock: FakeClock
+    client: TestClient, engine: Engine, clock: FakeClock, full_oulad: Path
 ) -> None:
-    directory = full_oulad()
-    if directory is None:
-        if os.environ.get("CI") == "true":
-            pytest.fail("the OULAD files are missing (../shared/data/oulad beside the repo)")
-        pytest.skip("the OULAD files are not beside the repo (set LMS_PROGRESS_OULAD_DIR)")
+    directory = full_oulad
     report = load_oulad(engine, directory)
     assert report.committed, report.sorted_errors()[:5]
     assert report.counts["completions"].added == len(rows(directory / "studentAssessment.csv"))
