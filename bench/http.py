@@ -16,6 +16,7 @@ docs/benchmarks.md has the results and what each number means.
 from __future__ import annotations
 
 import argparse
+import importlib.util
 import json
 import math
 import os
@@ -90,19 +91,33 @@ class Server:
                 time.sleep(0.1)
         raise RuntimeError(f"{self.name} did not start in {timeout} s:\n{self.log.read_text()}")
 
-    def memory_mb(self, field_name: str) -> float:
-        """VmHWM (peak resident) or VmRSS of the server process, in MB."""
+    def pids(self) -> list[int]:
+        """The server process and its descendants (granian serves from a child process)."""
         assert self.process is not None
-        for line in Path(f"/proc/{self.process.pid}/status").read_text().splitlines():
-            if line.startswith(field_name + ":"):
-                return int(line.split()[1]) / 1024
-        return math.nan
+        found, todo = [], [self.process.pid]
+        while todo:
+            pid = todo.pop()
+            found.append(pid)
+            for task in Path(f"/proc/{pid}/task").glob("*/children"):
+                todo += [int(child) for child in task.read_text().split()]
+        return found
+
+    def memory_mb(self, field_name: str) -> float:
+        """VmHWM (peak resident) or VmRSS of the server's processes together, in MB."""
+        total = 0
+        for pid in self.pids():
+            for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+                if line.startswith(field_name + ":"):
+                    total += int(line.split()[1])
+        return total / 1024 if total else math.nan
 
     def cpu_seconds(self) -> float:
-        """User and system CPU time of the server process so far."""
-        assert self.process is not None
-        fields = Path(f"/proc/{self.process.pid}/stat").read_text().rpartition(")")[2].split()
-        return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+        """User and system CPU time of the server's processes so far."""
+        ticks = 0
+        for pid in self.pids():
+            fields = Path(f"/proc/{pid}/stat").read_text().rpartition(")")[2].split()
+            ticks += int(fields[11]) + int(fields[12])
+        return ticks / os.sysconf("SC_CLK_TCK")
 
     def stop(self) -> None:
         if self.process is not None and self.process.poll() is None:
@@ -122,17 +137,26 @@ def server_env(**extra: str) -> dict[str, str]:
     return {**env, **extra}
 
 
-# uvicorn as `lms-progress serve` runs it (uvicorn.run: factory, access log off, log level info).
-UVICORN = ["-m", "uvicorn", "--factory", "--host", "127.0.0.1", "--no-access-log"]
-UVICORN += ["--log-level", "info"]
+# The ASGI servers every target runs on, one worker each: uvicorn as `lms-progress serve` runs it
+# (factory, httptools, uvloop, access log off), or granian (HTTP parsed in Rust), to compare.
+SERVERS = {
+    "uvicorn": ["-m", "uvicorn", "--factory", "--host", "127.0.0.1", "--no-access-log"],
+    "granian": ["-m", "granian", "--interface", "asgi", "--factory", "--host", "127.0.0.1"],
+}
+SERVERS["uvicorn"] += ["--log-level", "info"]
+SERVERS["granian"] += ["--no-ws", "--no-access-log", "--log-level", "warning"]
 
 
-def yardstick(name: str, factory: str, body_bytes: int, log: Path) -> Server:
+def yardstick(name: str, server: str, factory: str, body_bytes: int, log: Path) -> Server:
     env = server_env(LMS_BENCH_BODY_BYTES=str(body_bytes))
-    return Server(name, [sys.executable, *UVICORN, factory], env, log)
+    return Server(name, [sys.executable, *SERVERS[server], factory], env, log)
 
 
-def lms_server(name: str, store: synthetic.Built, log: Path) -> Server:
+def lms_server(name: str, server: str, store: synthetic.Built, log: Path) -> Server:
+    if server == "granian":
+        env = server_env(LMS_PROGRESS_DATABASE_URL=store.url)
+        command = [sys.executable, *SERVERS[server], "lms_progress.app:factory"]
+        return Server(name, command, env, log)
     command = [str(Path(sys.executable).with_name("lms-progress")), "serve", "--db"]
     command += [str(store.database), "--host", "127.0.0.1", "--no-access-log"]
     return Server(name, command, server_env(), log)
@@ -215,6 +239,7 @@ class Options:
     cache: Path
     json_path: Path | None
     smoke: bool
+    server: str
 
 
 def parse(argv: list[str] | None = None) -> Options:
@@ -231,6 +256,9 @@ def parse(argv: list[str] | None = None) -> Options:
     parser.add_argument("--cache-dir", type=Path, default=DEFAULT_CACHE, help="built stores")
     parser.add_argument("--json", type=Path, help="also write the results here")
     parser.add_argument(
+        "--server", choices=tuple(SERVERS), default="uvicorn", help="ASGI server of every target"
+    )
+    parser.add_argument(
         "--smoke",
         action="store_true",
         help="a few seconds on a tiny store (CI): checks the harness, measures nothing",
@@ -244,6 +272,8 @@ def parse(argv: list[str] | None = None) -> Options:
         loader = "wrk" if loaders.have_wrk() or not args.smoke else "httpx"
     if loader == "wrk" and not loaders.have_wrk():
         parser.exit(2, loaders.INSTALL_WRK + "\n")
+    if args.server == "granian" and importlib.util.find_spec("granian") is None:
+        parser.exit(2, "granian is not installed: .venv/bin/pip install granian\n")
     return Options(
         sizes=[int(size) for size in args.sizes.split(",")],
         seconds=args.seconds,
@@ -255,6 +285,7 @@ def parse(argv: list[str] | None = None) -> Options:
         cache=args.cache_dir,
         json_path=args.json,
         smoke=args.smoke,
+        server=args.server,
     )
 
 
@@ -283,14 +314,16 @@ def main(argv: list[str] | None = None) -> int:
             calls[size] = write_calls(store, directory, slices, per_slice, rng)
         body_bytes = round(statistics.fmean(c.answer_bytes for c in calls.values()))
         servers = {
-            "raw": yardstick("raw ASGI", "bench.targets:raw", body_bytes, run_dir / "raw.log"),
+            "raw": yardstick(
+                "raw ASGI", options.server, "bench.targets:raw", body_bytes, run_dir / "raw.log"
+            ),
             "fastapi": yardstick(
-                "bare FastAPI", "bench.targets:bare", body_bytes, run_dir / "bare.log"
+                "bare FastAPI", options.server, "bench.targets:bare", body_bytes, run_dir / "fa.log"
             ),
         }
         for size, store in stores.items():
             servers[f"lms-{size}"] = lms_server(
-                f"lms-progress {size}", store, run_dir / f"{size}.log"
+                f"lms-progress {size}", options.server, store, run_dir / f"{size}.log"
             )
         try:
             for server in servers.values():
@@ -483,6 +516,7 @@ def summarise(
             "threads": options.threads,
             "body_bytes": body_bytes,
             "smoke": options.smoke,
+            "server": options.server,
         },
         "targets": rows,
         "sizes": sizes,
@@ -533,7 +567,8 @@ def print_report(report: dict[str, Any]) -> None:
     m = report["machine"]
     print(
         f"\n{m['cpus']} x {m['cpu']}, {m['memory_gb']} GB, Python {m['python']}, "
-        f"uvicorn {m['uvicorn']}; load before: {m['load_before']}; after: {m['load_after']}"
+        f"server {report['settings']['server']} (uvicorn {m['uvicorn']}, granian {m['granian']}); "
+        f"load before: {m['load_before']}; after: {m['load_after']}"
     )
 
 
@@ -569,6 +604,7 @@ def machine() -> dict[str, Any]:
         "python": platform.python_version(),
         "sqlite": sqlite3.sqlite_version,
         **{name: version(name) for name in ("uvicorn", "uvloop", "httptools", "fastapi")},
+        "granian": version("granian") if importlib.util.find_spec("granian") else "absent",
         "wrk": wrk_version,
         "load_before": uptime(),
     }

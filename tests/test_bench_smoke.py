@@ -61,9 +61,21 @@ def test_smoke_run_measures_every_target(tmp_path: Path) -> None:
     assert len(list(tmp_path.glob("store-300-*/meta.json"))) == 1
 
 
+def test_granian_runs_every_target_and_its_worker_is_measured(tmp_path: Path) -> None:
+    """granian serves from a child process: its CPU and memory are counted, not the parent's."""
+    report = run_harness(tmp_path, "--server", "granian")
+    assert report["settings"]["server"] == "granian"
+    targets = {row["target"]: row for row in report["targets"]}
+    for name in ("raw", "fastapi", "seed/300", "p2/300"):
+        assert targets[name]["requests"] > 0 and targets[name]["non2xx"] == 0, name
+        assert targets[name]["cpu_us_per_call"] > 0, name
+    assert targets["locked/300"]["non2xx"] == targets["locked/300"]["requests"] > 0
+    assert report["warnings"] == []
+
+
 def test_httpx_loop_counts_answers_and_refusals(tmp_path: Path) -> None:
     """The fallback loader, used when wrk is missing, against the raw yardstick."""
-    server: Server = yardstick("raw", "bench.targets:raw", 200, tmp_path / "raw.log")
+    server: Server = yardstick("raw", "uvicorn", "bench.targets:raw", 200, tmp_path / "raw.log")
     paths, tokens = tmp_path / "paths", tmp_path / "tokens"
     paths.write_text("/api/v1/learners/1/course-progress\n/x\n")
     tokens.write_text("some-token\nanother-token\n")
