@@ -2,6 +2,10 @@
 
 from __future__ import annotations
 
+import os
+import subprocess
+import sys
+import time
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
@@ -15,6 +19,7 @@ from typer.testing import CliRunner
 
 from lms_progress.auth.tokens import Operation
 from lms_progress.cli import app as cli
+from lms_progress.learning import repository as learning
 from lms_progress.learning import totals
 from lms_progress.settings import Settings
 from tests import builders
@@ -369,3 +374,29 @@ def test_eight_digits_are_a_date_not_seconds_from_1970(
     (row,) = dump(db)["entity_completions"]
     midnight_utc = int(datetime(2024, 1, 2, tzinfo=UTC).timestamp())  # the tests' zone is UTC
     assert midnight_utc in row
+
+
+def test_an_import_waits_for_a_write_under_way_and_counts_it(
+    db: Store, engine: Engine, tmp_path: Path
+) -> None:
+    """An API completion holds its course while an import adds an entity to it and recounts:
+    the import waits for it, and the totals count both (on PostgreSQL a recount that ran
+    alongside would miss the completion)."""
+    assert run_import(db, *write_set(tmp_path / "set")).exit_code == 0
+    more = tmp_path / "entities-more.csv"
+    more.write_text("id,module_id,entity_type,name\n8306,8203,3,Extra reading\n")
+    command = [sys.executable, "-m", "lms_progress", "import", str(more)]
+    env = {**os.environ, "LMS_PROGRESS_DATABASE_URL": db.url}
+    with engine.connect() as connection:
+        transaction = connection.begin()
+        learning.complete_entity(connection, learner_id=7003, entity_id=8304, at=1728000000)
+        with subprocess.Popen(command, env=env, stdout=subprocess.PIPE, text=True) as importing:
+            time.sleep(1.0)
+            assert importing.poll() is None  # waiting for the completion's transaction
+            transaction.commit()
+            out, _ = importing.communicate(timeout=60)
+        assert importing.returncode == 0, out
+    kept = dump(db)["enrolments"]
+    with engine.begin() as c:
+        totals.refresh(c, true())
+    assert dump(db)["enrolments"] == kept

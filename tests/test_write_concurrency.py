@@ -6,15 +6,16 @@ import threading
 import time
 from collections.abc import Callable
 
+import pytest
 from fastapi import FastAPI
-from sqlalchemy import Engine, func, select
+from sqlalchemy import Connection, Engine, func, select
 
 from lms_progress.catalog import repository as catalog
 from lms_progress.errors import ApiError, ErrorCode
 from lms_progress.http.writes import in_transaction
 from lms_progress.learning import repository as learning
 from lms_progress.learning import totals
-from lms_progress.store.schema import enrolments
+from lms_progress.store.schema import enrolments, learners
 from tests.builders import course, enrol, learner
 
 
@@ -125,3 +126,119 @@ def test_a_completion_waiting_on_an_unpublish_is_refused(engine: Engine) -> None
     assert outcome == [] and len(errors) == 1
     assert isinstance(errors[0], ApiError) and errors[0].error is ErrorCode.CONFLICT
     _recount_matches(engine)
+
+
+def _at_once(calls: list[Callable[[], object]]) -> list[object]:
+    """Run every call in its own thread, all released together; their results or errors."""
+    start = threading.Barrier(len(calls))
+    outcomes: list[object] = [None] * len(calls)
+
+    def run(i: int) -> None:
+        start.wait()
+        try:
+            outcomes[i] = calls[i]()
+        except BaseException as exc:
+            outcomes[i] = exc
+
+    threads = [threading.Thread(target=run, args=(i,)) for i in range(len(calls))]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    return outcomes
+
+
+def test_enrolments_and_new_entities_at_once_count_every_entity(
+    app: FastAPI, engine: Engine
+) -> None:
+    """An enrolment and an entity created at the same moment: the enrolment counts the entity
+    (on PostgreSQL each used to commit without seeing the other), and no call fails."""
+    ctx = app.state.ctx
+    for _ in range(8):
+        course_id, _, _ = course(engine, 1)
+        with engine.begin() as c:
+            module_id = catalog.create_module(c, course_id=course_id, name="M2", now=0)
+        people = [learner(engine) for _ in range(5)]
+
+        def enrol_one(who: int, course_id: int = course_id) -> Callable[[], object]:
+            return lambda: in_transaction(
+                ctx, lambda c: learning.enrol(c, learner_id=who, course_id=course_id, enrolled_at=0)
+            )
+
+        def add_entity(module_id: int = module_id) -> object:
+            return in_transaction(
+                ctx,
+                lambda c: catalog.create_entity(
+                    c, module_id=module_id, entity_type=3, name="new", now=0
+                ),
+            )
+
+        outcomes = _at_once([enrol_one(who) for who in people] + [add_entity] * 5)
+        assert all(isinstance(o, int) for o in outcomes), outcomes
+    _recount_matches(engine)
+
+
+def test_batch_moves_and_new_batch_entities_at_once_count_every_entity(
+    app: FastAPI, engine: Engine
+) -> None:
+    ctx = app.state.ctx
+    for _ in range(6):
+        course_id, first_batch, _ = course(engine, 1, course_type=2)
+        assert first_batch is not None
+        with engine.begin() as c:
+            second = catalog.create_batch(c, course_id=course_id, name="B2", now=0)
+            module_id = catalog.create_module(
+                c, course_id=course_id, batch_id=second, name="M2", now=0
+            )
+        people = [learner(engine) for _ in range(5)]
+        for who in people:
+            with engine.begin() as c:
+                learning.enrol(
+                    c, learner_id=who, course_id=course_id, enrolled_at=0, batch_id=first_batch
+                )
+
+        def move(who: int, course_id: int = course_id, to: int = second) -> Callable[[], object]:
+            return lambda: in_transaction(
+                ctx,
+                lambda c: learning.move_batch(c, learner_id=who, course_id=course_id, batch_id=to),
+            )
+
+        def add_entity(module_id: int = module_id) -> object:
+            return in_transaction(
+                ctx,
+                lambda c: catalog.create_entity(
+                    c, module_id=module_id, entity_type=3, name="new", now=0
+                ),
+            )
+
+        outcomes = _at_once([move(who) for who in people] + [add_entity] * 5)
+        assert all(not isinstance(o, BaseException) for o in outcomes), outcomes
+    _recount_matches(engine)
+
+
+def test_a_write_the_store_rolls_back_for_a_deadlock_runs_again(
+    app: FastAPI, engine: Engine
+) -> None:
+    """Two writes that lock two learners in opposite orders: PostgreSQL aborts one of them
+    ("deadlock detected"); it runs again and both succeed, instead of one getting a 503."""
+    if engine.dialect.name != "postgresql":
+        pytest.skip("SQLite runs one writer at a time: no deadlock to run again")
+    ctx = app.state.ctx
+    a, b = learner(engine), learner(engine)
+    both_hold_one = threading.Barrier(2, timeout=10)
+    attempts: list[int] = []
+
+    def lock_in_order(first: int, second: int) -> Callable[[], object]:
+        def work(c: Connection) -> object:
+            attempts.append(first)
+            c.execute(select(learners.c.id).where(learners.c.id == first).with_for_update())
+            if attempts.count(first) == 1:
+                both_hold_one.wait()
+            c.execute(select(learners.c.id).where(learners.c.id == second).with_for_update())
+            return first
+
+        return lambda: in_transaction(ctx, work)
+
+    outcomes = _at_once([lock_in_order(a, b), lock_in_order(b, a)])
+    assert outcomes == [a, b]
+    assert len(attempts) == 3  # one of the two ran twice

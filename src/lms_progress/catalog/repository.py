@@ -124,12 +124,11 @@ def create_entity(
     if not 0 <= entity_type <= 9:
         raise ApiError(ErrorCode.INVALID_PARAMETER, "entityType must be between 0 and 9")
     module = require_row(connection, modules, module_id, "module")
-    if entity_type == SESSION:
-        course = require_row(connection, courses, module.course_id, "course")
-        if course.type != BLENDED:
-            raise ApiError(
-                ErrorCode.VALIDATION_FAILED, "sessions belong to blended courses (type 2) only"
-            )
+    course = totals.lock_course(connection, module.course_id, entities=True)
+    if entity_type == SESSION and course.type != BLENDED:
+        raise ApiError(
+            ErrorCode.VALIDATION_FAILED, "sessions belong to blended courses (type 2) only"
+        )
     try:
         marks = None if max_marks is None else canonical_marks(max_marks)
     except ValueError as exc:
@@ -167,6 +166,8 @@ def set_entity_state(
     """Publish, unpublish, delete (soft: completions are kept but no longer count) or change
     whether an entity is mandatory; the totals of every enrolment it applies to follow."""
     entity = require_row(connection, entities, entity_id, "entity")
+    totals.lock_course(connection, entity.course_id, entities=True)
+    entity = require_row(connection, entities, entity_id, "entity")  # as it is, now locked
     if entity.deleted:
         raise ApiError(ErrorCode.NOT_FOUND, f"entity {entity_id} not found")
     values = {

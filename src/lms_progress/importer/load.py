@@ -223,6 +223,12 @@ class Loader:
 
     def merge(self) -> None:
         """Check and write every kind, in dependency order; then recount the totals."""
+        if not self.sqlite:
+            # The API's writes that change totals each lock their course row first
+            # (`totals.lock_course`); this waits for those under way and holds off new ones until
+            # the import commits, so that its checks and recount see a store nobody else changes.
+            # Reads go on. (SQLite: the import's BEGIN IMMEDIATE does the same.)
+            self._run("LOCK TABLE courses IN EXCLUSIVE MODE")
         for kind in KINDS.values():
             if self.report.counts[kind.name].read:
                 self.step = kind.name

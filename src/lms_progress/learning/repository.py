@@ -14,8 +14,8 @@ from lms_progress.errors import ApiError, ErrorCode
 from lms_progress.ids import new_id
 from lms_progress.learning import totals
 from lms_progress.progress.rules import canonical_marks, format_date, local_date
-from lms_progress.store.schema import courses, entities, entity_completions, learners
 from lms_progress.store.schema import enrolments as e
+from lms_progress.store.schema import entities, entity_completions, learners
 from lms_progress.store.schema import manager_evaluations as evaluations
 from lms_progress.store.writes import insert_new, require_row
 
@@ -121,8 +121,8 @@ def enrol(
 ) -> int:
     """Enrol a learner: a blended course needs a batch of its own, other courses take none.
     A new enrolment starts from nothing: completions of an earlier, ended one do not carry over."""
+    course = totals.lock_course(connection, course_id)
     require_active_learner(connection, learner_id)
-    course = require_row(connection, courses, course_id, "course")
     if batch_id is not None:
         require_batch_of(connection, course_id, batch_id)
     if course.type == BLENDED:
@@ -155,6 +155,7 @@ def enrol(
 
 def start(connection: Connection, *, learner_id: int, course_id: int, at: int) -> None:
     """The learner opened the course: "In progress" from now on, even with nothing completed."""
+    totals.lock_course(connection, course_id)
     row = active_enrolment(connection, learner_id, course_id, for_update=True)
     if row.started_at is None:
         connection.execute(update(e).where(e.c.id == row.id).values(started_at=at))
@@ -173,11 +174,12 @@ def complete_entity(
     entity = require_row(connection, entities, entity_id, "entity")
     if entity.deleted:
         raise ApiError(ErrorCode.NOT_FOUND, f"entity {entity_id} not found")
+    totals.lock_course(connection, entity.course_id)
+    # Read the entity again now that its course is locked: a change to it (unpublish, delete,
+    # mandatory) that committed meanwhile must be seen.
+    entity = require_row(connection, entities, entity_id, "entity")
     require_active_learner(connection, learner_id)
     enrolment = active_enrolment(connection, learner_id, entity.course_id, for_update=True)
-    # Read the entity again now that the enrolment is locked: a change that recounted this
-    # enrolment (unpublish, delete, mandatory) and committed meanwhile must be seen.
-    entity = require_row(connection, entities, entity_id, "entity")
     if entity.deleted:
         raise ApiError(ErrorCode.NOT_FOUND, f"entity {entity_id} not found")
     if entity.batch_id is not None and entity.batch_id != enrolment.batch_id:
@@ -223,6 +225,8 @@ def mark_complete(
 ) -> None:
     """An admin marks the enrolment complete, whatever its counts say. Not on a day before the
     enrolment's (in the organisation's `zone`): the row would read completed before enrolled."""
+    totals.lock_course(connection, course_id)
+    require_active_learner(connection, learner_id)
     row = active_enrolment(connection, learner_id, course_id, for_update=True)
     completed_on, enrolled_on = local_date(at, zone), local_date(row.enrolled_at, zone)
     if completed_on < enrolled_on:
@@ -281,6 +285,7 @@ def evaluate(
 
 def unenrol(connection: Connection, *, learner_id: int, course_id: int, at: int) -> None:
     """End the enrolment: it is no longer listed, and a later enrolment starts afresh."""
+    totals.lock_course(connection, course_id)
     row = active_enrolment(connection, learner_id, course_id, for_update=True)
     connection.execute(update(e).where(e.c.id == row.id).values(ended_at=at))
 
@@ -291,6 +296,7 @@ def move_batch(connection: Connection, *, learner_id: int, course_id: int, batch
     completions of the course's own entities still count, those of the old batch's entities no
     longer do (they are kept, and count again if the learner moves back). A completed enrolment
     stays completed. False when the learner is in that batch already."""
+    totals.lock_course(connection, course_id)
     row = active_enrolment(connection, learner_id, course_id, for_update=True)
     require_batch_of(connection, course_id, batch_id)
     if row.batch_id == batch_id:

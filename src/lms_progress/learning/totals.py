@@ -4,6 +4,9 @@ Two ways, same result (a test holds them equal): `record_completion` adds one co
 enrolment incrementally (the common write, and the import's), and `refresh` recounts a set of
 enrolments from their rows, for writes that change what applies to many enrolments at once
 (entities added, unpublished or deleted, a batch move).
+
+Concurrent writes stay exact through one rule, `lock_course`: every write that changes a course's
+entities or one of its enrolments locks the course row first.
 """
 
 from __future__ import annotations
@@ -12,9 +15,30 @@ from typing import Any
 
 from sqlalchemy import ColumnElement, Connection, and_, func, or_, select, update
 
+from lms_progress.errors import ApiError, ErrorCode
+from lms_progress.store.schema import courses
 from lms_progress.store.schema import enrolments as e
 from lms_progress.store.schema import entities as en
 from lms_progress.store.schema import entity_completions as c
+
+
+def lock_course(connection: Connection, course_id: int, *, entities: bool = False) -> Any:
+    """Lock the course for a write that changes what its enrolments count, before anything else
+    the write locks; return its row (404 when there is none).
+
+    `entities=True` (adding, publishing, unpublishing, deleting an entity, or changing whether it
+    is mandatory) takes the lock alone; a write about one enrolment (enrol, move, complete...)
+    shares it with others of its kind, which lock their own enrolment row next. Without it, on
+    PostgreSQL (READ COMMITTED) an enrolment and an entity created at the same moment would each
+    commit without seeing the other, and the enrolment would never count that entity. Taken
+    first, and only one course per write, so no two writes wait on each other in a circle.
+    (SQLite serialises its writers already, and omits FOR SHARE / FOR UPDATE.)
+    """
+    query = select(courses).where(courses.c.id == course_id)
+    row = connection.execute(query.with_for_update(read=not entities)).one_or_none()
+    if row is None:
+        raise ApiError(ErrorCode.NOT_FOUND, f"course {course_id} not found")
+    return row
 
 
 def _applies(entity: Any = en) -> ColumnElement[bool]:
@@ -47,15 +71,13 @@ def _completions(aggregate: Any, mandatory_only: bool) -> Any:
 
 
 def refresh(connection: Connection, where: ColumnElement[bool]) -> None:
-    """Recount the totals of the active enrolments that match `where`, then complete those that
-    are now fully done. Completion is never undone here: a completed enrolment stays completed
-    when entities are added later (its counts show the new entities)."""
+    """Recount the totals of the active enrolments that match `where` (of one course, under
+    `lock_course`), then complete those that are now fully done. Completion is never undone
+    here: a completed enrolment stays completed when entities are added later (its counts show
+    the new entities)."""
     active = and_(where, e.c.ended_at.is_(None))
-    # Lock the rows first, in id order, as their own statement. On PostgreSQL (READ COMMITTED) the
-    # UPDATE below then takes a snapshot after any completion that held one of them committed;
-    # an UPDATE that waited on the lock itself would count with its first snapshot and miss it.
-    # (SQLite omits FOR UPDATE: its writers are serialised already.)
-    connection.execute(select(e.c.id).where(active).order_by(e.c.id).with_for_update())
+    # The caller holds the course (`lock_course`): no other write can be changing these rows or
+    # their completions, so the UPDATE's snapshot is the whole truth.
     connection.execute(
         update(e)
         .where(active)
