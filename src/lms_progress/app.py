@@ -9,7 +9,7 @@ from zoneinfo import ZoneInfo
 
 from fastapi import FastAPI
 from sqlalchemy import Engine
-from starlette.types import Receive, Scope, Send
+from starlette.types import Message, Receive, Scope, Send
 
 from lms_progress import __version__
 from lms_progress.auth.tokens import TokenAuthenticator
@@ -39,9 +39,23 @@ class LmsApp(FastAPI):
     fast_path: ProgressFastPath | None = None
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] == "http" and scope["method"] == "HEAD":
+            scope, send = _as_get(scope, send)
         if self.fast_path is not None and await self.fast_path.handle(scope, send):
             return
         await super().__call__(scope, receive, send)
+
+
+def _as_get(scope: Scope, send: Send) -> tuple[Scope, Send]:
+    """HEAD is GET without the body (RFC 9110): the same status and headers, for every GET
+    path (monitors probe /healthz with HEAD). FastAPI's routes answer GET only."""
+
+    async def headers_only(message: Message) -> None:
+        if message["type"] == "http.response.body":
+            message = {**message, "body": b""}
+        await send(message)
+
+    return {**scope, "method": "GET"}, headers_only
 
 
 def create_app(
@@ -80,13 +94,13 @@ def create_app(
     app.state.ctx = ctx
     handlers.install(app)
     openapi.install(app)
-    app.include_router(progress_router)
+    routers = (progress_router, catalog_router, learning_router, health_router, import_router)
+    for router in routers:
+        app.include_router(router)
+    # Every route, flat (the 405 handler names all methods of a path from it).
+    app.state.routes = [route for router in routers for route in router.routes]
     if settings.fast_path:
         app.fast_path = ProgressFastPath(ctx)
-    app.include_router(catalog_router)
-    app.include_router(learning_router)
-    app.include_router(health_router)
-    app.include_router(import_router)
     return app
 
 

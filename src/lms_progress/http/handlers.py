@@ -11,6 +11,7 @@ from sqlalchemy.exc import TimeoutError as PoolTimeout
 from starlette.exceptions import HTTPException
 from starlette.requests import Request
 from starlette.responses import Response
+from starlette.routing import BaseRoute, Match
 
 from lms_progress.errors import ApiError, ErrorCode, error_response
 
@@ -32,11 +33,26 @@ async def _api_error(_request: Request, exc: Exception) -> Response:
     return exc.response()
 
 
-async def _http_error(_request: Request, exc: Exception) -> Response:
+async def _http_error(request: Request, exc: Exception) -> Response:
     assert isinstance(exc, HTTPException)
     error = _BY_STATUS.get(exc.status_code, ErrorCode.SERVER_ERROR)
     message = "Unknown path" if exc.status_code == 404 else None
-    return error_response(error, message, dict(exc.headers) if exc.headers else None)
+    headers = dict(exc.headers) if exc.headers else {}
+    if exc.status_code == 405:
+        headers["Allow"] = ", ".join(_allowed_methods(request))
+    return error_response(error, message, headers or None)
+
+
+def _allowed_methods(request: Request) -> list[str]:
+    """Every method some route serves at this path. (The router names only the methods of the
+    first route whose path matched; a path's GET, PATCH and DELETE are often separate routes.)"""
+    methods: set[str] = set()
+    for route in request.app.state.routes:
+        if isinstance(route, BaseRoute) and route.matches(request.scope)[0] is not Match.NONE:
+            methods |= getattr(route, "methods", None) or set()
+    if "GET" in methods:
+        methods.add("HEAD")  # LmsApp answers HEAD for every GET
+    return sorted(methods)
 
 
 async def _validation_error(_request: Request, exc: Exception) -> Response:
