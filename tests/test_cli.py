@@ -84,9 +84,11 @@ def test_token_create_refuses_bad_options(tmp_path: Path, args: list[str], messa
 
 
 @contextlib.contextmanager
-def serve_demo(*options: str, tmpdir: Path | None = None) -> Iterator[tuple[str, str, str]]:
+def serve_demo(
+    *options: str, tmpdir: Path | None = None, stop: signal.Signals = signal.SIGINT
+) -> Iterator[tuple[str, str, str]]:
     """`lms-progress serve --demo` as a user runs it; yields (printed curl line, base URL, the
-    whole output up to the server's start), and stops it with Ctrl-C."""
+    whole output up to the server's start), and stops it with `stop` (Ctrl-C by default)."""
     port = free_port()
     env = {k: v for k, v in os.environ.items() if not k.startswith("LMS_PROGRESS_")}
     if tmpdir is not None:
@@ -112,7 +114,7 @@ def serve_demo(*options: str, tmpdir: Path | None = None) -> Iterator[tuple[str,
         assert curl, "serve --demo printed no curl line"
         yield curl, f"http://127.0.0.1:{port}", output
     finally:
-        process.send_signal(signal.SIGINT)
+        process.send_signal(stop)
         try:
             process.wait(timeout=10)
         except subprocess.TimeoutExpired:
@@ -128,8 +130,12 @@ def demo_server(tmp_path: Path) -> Iterator[tuple[str, str]]:
         yield curl, base
 
 
-def test_serve_demo_without_db_removes_its_store_when_stopped(tmp_path: Path) -> None:
-    with serve_demo(tmpdir=tmp_path) as (curl, _, output):
+@pytest.mark.parametrize("stop", [signal.SIGINT, signal.SIGTERM])
+def test_serve_demo_without_db_removes_its_store_when_stopped(
+    tmp_path: Path, stop: signal.Signals
+) -> None:
+    # Ctrl-C, or SIGTERM as systemd, docker stop and kill send it.
+    with serve_demo(tmpdir=tmp_path, stop=stop) as (curl, _, output):
         (store_dir,) = tmp_path.glob("lms-progress-demo-*")
         assert (store_dir / "demo.db").is_file()
         assert "removed when the server stops" in output

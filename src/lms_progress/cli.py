@@ -4,8 +4,11 @@ from __future__ import annotations
 
 import os
 import shutil
+import signal
 import tempfile
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Annotated
 
@@ -91,7 +94,7 @@ def serve(
     engine.dispose()
     # The server process reads its settings from the environment, like any deployment.
     os.environ["LMS_PROGRESS_DATABASE_URL"] = settings.database_url
-    try:
+    with removed_when_stopped(scratch):
         uvicorn.run(
             "lms_progress.app:factory",
             factory=True,
@@ -101,9 +104,28 @@ def serve(
             log_level="info",
             workers=workers,
         )
+
+
+@contextmanager
+def removed_when_stopped(scratch: Path | None) -> Iterator[None]:
+    """Remove `scratch` when the server stops, by Ctrl-C or by SIGTERM (systemd, docker stop,
+    kill). uvicorn shuts down, then raises the signal again with the handler it found: for
+    SIGTERM the default one would end the process without running any `finally`."""
+    if scratch is None:
+        yield
+        return
+
+    def on_term(signum: int, _frame: object) -> None:
+        shutil.rmtree(scratch, ignore_errors=True)
+        signal.signal(signum, signal.SIG_DFL)
+        signal.raise_signal(signum)  # end as a SIGTERM'd process does
+
+    previous = signal.signal(signal.SIGTERM, on_term)
+    try:
+        yield
     finally:
-        if scratch is not None:
-            shutil.rmtree(scratch, ignore_errors=True)
+        signal.signal(signal.SIGTERM, previous)
+        shutil.rmtree(scratch, ignore_errors=True)
 
 
 @db_app.command("upgrade")
