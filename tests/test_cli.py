@@ -42,6 +42,8 @@ def test_every_command_has_help() -> None:
         ["token"],
         ["token", "create"],
         ["token", "revoke"],
+        ["org"],
+        ["org", "timezone"],
     ):
         result = runner.invoke(app, [*args, "--help"])
         assert result.exit_code == 0, (args, result.output)
@@ -66,6 +68,30 @@ def test_token_create_and_revoke(tmp_path: Path) -> None:
     assert runner.invoke(app, ["token", "revoke", token, "--db", db]).exit_code == 0
     again = runner.invoke(app, ["token", "revoke", token, "--db", db])
     assert again.exit_code == 1 and "no such active token" in again.output
+
+
+def test_org_timezone_is_stored_and_read_by_the_next_server(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from lms_progress.app import create_app
+    from lms_progress.settings import Settings
+
+    monkeypatch.delenv("LMS_PROGRESS_TIMEZONE", raising=False)
+    db = str(tmp_path / "tz.db")
+    assert "time zone: UTC" in runner.invoke(app, ["org", "timezone", "--db", db]).output
+    result = runner.invoke(app, ["org", "timezone", "Asia/Kolkata", "--db", db])
+    assert result.exit_code == 0 and "time zone: Asia/Kolkata" in result.output
+    bad = runner.invoke(app, ["org", "timezone", "Mars/Olympus_Mons", "--db", db])
+    assert bad.exit_code == 1 and "unknown time zone 'Mars/Olympus_Mons'" in bad.output
+    assert "Asia/Kolkata" in runner.invoke(app, ["org", "timezone", "--db", db]).output
+    server = create_app(Settings(database_url=f"sqlite:///{db}"))
+    assert str(server.state.ctx.zone) == "Asia/Kolkata"
+    server.state.ctx.engine.dispose()
+    monkeypatch.setenv("LMS_PROGRESS_TIMEZONE", "UTC")
+    assert (
+        "LMS_PROGRESS_TIMEZONE=UTC is set and wins"
+        in runner.invoke(app, ["org", "timezone", "--db", db]).output
+    )
 
 
 @pytest.mark.parametrize(

@@ -18,8 +18,10 @@ from lms_progress import __version__, progress_view
 from lms_progress.auth.tokens import Operation, create_token, ensure_user, revoke_token
 from lms_progress.console import DbOption, console, fail, open_store, settings_for, store_errors
 from lms_progress.importer import command as importer_command
+from lms_progress.settings import known_zone
 from lms_progress.store import migrate
 from lms_progress.store.engine import make_engine
+from lms_progress.store.organisation import organisation_timezone, set_organisation_timezone
 
 app = typer.Typer(
     help="lms-progress: learner progress, wire-compatible with Zoho People's LMS API.",
@@ -28,8 +30,10 @@ app = typer.Typer(
 )
 db_app = typer.Typer(help="Database schema.", no_args_is_help=True)
 token_app = typer.Typer(help="API tokens.", no_args_is_help=True)
+org_app = typer.Typer(help="The organisation's settings.", no_args_is_help=True)
 app.add_typer(db_app, name="db")
 app.add_typer(token_app, name="token")
+app.add_typer(org_app, name="org")
 app.command("progress")(progress_view.progress)
 app.command("import")(importer_command.import_files)
 app.command("import-oulad")(importer_command.import_oulad)
@@ -145,6 +149,31 @@ def db_current(db: DbOption = None) -> None:
         current = migrate.current_revision(engine)
     state = "up to date" if current == migrate.head_revision() else "needs `db upgrade`"
     console.print(f"{current or 'empty'} ({state})")
+
+
+@org_app.command("timezone")
+def org_timezone(
+    zone: Annotated[
+        str | None,
+        typer.Argument(help="IANA time zone to store, e.g. Asia/Kolkata; without it, show it."),
+    ] = None,
+    db: DbOption = None,
+) -> None:
+    """Show or set the organisation's time zone, in which every date is shown and counted.
+    LMS_PROGRESS_TIMEZONE, when set, wins over it; a running server reads it when it starts."""
+    settings = settings_for(db)
+    engine = open_store(settings)
+    with store_errors():
+        if zone is not None:
+            try:
+                known_zone(zone)
+            except ValueError as exc:
+                raise fail(f"{exc} (IANA names, e.g. Europe/Paris)") from None
+            set_organisation_timezone(engine, zone)
+        stored = organisation_timezone(engine)
+    console.print(f"organisation time zone: {stored}")
+    if settings.timezone and settings.timezone != stored:
+        console.print(f"(LMS_PROGRESS_TIMEZONE={settings.timezone} is set and wins over it)")
 
 
 @token_app.command("create")

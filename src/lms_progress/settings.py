@@ -57,13 +57,17 @@ class Settings(BaseSettings):
     def _known_zone(cls, value: str | None) -> str | None:
         if value == "":
             return None  # set but empty: as if unset
-        if value is not None:
-            try:
-                ZoneInfo(value)
-            except (ZoneInfoNotFoundError, ValueError) as exc:
-                raise ValueError(f"unknown time zone {value!r}") from exc
-        return value
+        return None if value is None else known_zone(value)
 
     @property
     def is_sqlite(self) -> bool:
         return self.database_url.startswith("sqlite")
+
+
+def known_zone(name: str) -> str:
+    """`name` when it is an IANA time zone this machine knows; ValueError otherwise."""
+    try:
+        ZoneInfo(name)
+    except (ZoneInfoNotFoundError, ValueError) as exc:
+        raise ValueError(f"unknown time zone {name!r}") from exc
+    return name
