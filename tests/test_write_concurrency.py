@@ -11,6 +11,7 @@ from fastapi import FastAPI
 from sqlalchemy import Connection, Engine, func, select
 
 from lms_progress.catalog import repository as catalog
+from lms_progress.context import AppContext
 from lms_progress.errors import ApiError, ErrorCode
 from lms_progress.http.writes import in_transaction
 from lms_progress.learning import repository as learning
@@ -148,6 +149,13 @@ def _at_once(calls: list[Callable[[], object]]) -> list[object]:
     return outcomes
 
 
+def _adding_entity(ctx: AppContext, module_id: int) -> Callable[[], object]:
+    """A call that adds a published entity to the module, as the API does."""
+    return lambda: in_transaction(
+        ctx, lambda c: catalog.create_entity(c, module_id=module_id, entity_type=3, name="n", now=0)
+    )
+
+
 def test_enrolments_and_new_entities_at_once_count_every_entity(
     app: FastAPI, engine: Engine
 ) -> None:
@@ -165,15 +173,9 @@ def test_enrolments_and_new_entities_at_once_count_every_entity(
                 ctx, lambda c: learning.enrol(c, learner_id=who, course_id=course_id, enrolled_at=0)
             )
 
-        def add_entity(module_id: int = module_id) -> object:
-            return in_transaction(
-                ctx,
-                lambda c: catalog.create_entity(
-                    c, module_id=module_id, entity_type=3, name="new", now=0
-                ),
-            )
-
-        outcomes = _at_once([enrol_one(who) for who in people] + [add_entity] * 5)
+        outcomes = _at_once(
+            [enrol_one(who) for who in people] + [_adding_entity(ctx, module_id)] * 5
+        )
         assert all(isinstance(o, int) for o in outcomes), outcomes
     _recount_matches(engine)
 
@@ -203,15 +205,7 @@ def test_batch_moves_and_new_batch_entities_at_once_count_every_entity(
                 lambda c: learning.move_batch(c, learner_id=who, course_id=course_id, batch_id=to),
             )
 
-        def add_entity(module_id: int = module_id) -> object:
-            return in_transaction(
-                ctx,
-                lambda c: catalog.create_entity(
-                    c, module_id=module_id, entity_type=3, name="new", now=0
-                ),
-            )
-
-        outcomes = _at_once([move(who) for who in people] + [add_entity] * 5)
+        outcomes = _at_once([move(who) for who in people] + [_adding_entity(ctx, module_id)] * 5)
         assert all(not isinstance(o, BaseException) for o in outcomes), outcomes
     _recount_matches(engine)
 
