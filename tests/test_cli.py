@@ -176,6 +176,30 @@ def test_serve_demo_prints_a_curl_that_answers_the_seed(demo_server: tuple[str, 
     assert json.loads(result.stdout) == SEED
 
 
+@pytest.mark.parametrize(
+    "request_bytes",
+    [
+        b"GARBAGE\r\n\r\n",
+        b"GET / HTTP/1.1\r\nHost: x\r\nNo colon here\r\n\r\n",
+        b"GET /api/v1/learners/" + b"1" * 70_000 + b"/course-progress HTTP/1.1\r\nHost: x\r\n\r\n",
+    ],
+)
+def test_a_request_the_server_cannot_parse_gets_the_envelope(
+    demo_server: tuple[str, str], request_bytes: bytes
+) -> None:
+    _, base = demo_server
+    host, port = base.removeprefix("http://").split(":")
+    with socket.create_connection((host, int(port)), timeout=10) as sock:
+        sock.sendall(request_bytes)
+        answer = b""
+        while chunk := sock.recv(65536):
+            answer += chunk
+    head, _, body = answer.partition(b"\r\n\r\n")
+    assert head.startswith(b"HTTP/1.1 400 ")
+    assert b"content-type: application/json" in head.lower()
+    assert json.loads(body)["code"] == 7201 and json.loads(body)["status"] == "failure"
+
+
 def test_forty_concurrent_calls_to_a_real_server_give_exactly_thirty(
     demo_server: tuple[str, str],
 ) -> None:

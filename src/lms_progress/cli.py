@@ -66,6 +66,7 @@ def serve(
     import uvicorn
 
     from lms_progress import demo as demo_data
+    from lms_progress.http.server import EnvelopeHttpToolsProtocol
 
     scratch: Path | None = None  # a demo store of our own, removed when the server stops
     if demo and db is None:
@@ -107,6 +108,7 @@ def serve(
             access_log=settings.access_log if access_log is None else access_log,
             log_level="info",
             workers=workers,
+            http=EnvelopeHttpToolsProtocol,
         )
 
 
