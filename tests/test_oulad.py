@@ -5,7 +5,8 @@ from __future__ import annotations
 
 import csv
 import random
-from collections import defaultdict
+import re
+from collections import Counter, defaultdict
 from dataclasses import dataclass, field
 from datetime import date, timedelta
 from pathlib import Path
@@ -234,3 +235,20 @@ def test_full_oulad_progress_equals_recomputation(
     assert report.counts["completions"].added == len(rows(directory / "studentAssessment.csv"))
     students = random.Random(20131001).sample(registered_students(directory), 150)
     assert check_students(client, engine, clock, directory, set(students)) >= 100
+    # docs/import.md lists what this load reports, line for line (a count of 0 is not listed).
+    assert documented_counts() == Counter(
+        counted for counted in map(count_and_words, report.notes) if counted[0]
+    )
+
+
+def count_and_words(line: str) -> tuple[int, str]:
+    """A report line (or a doc bullet) by its leading count and the two words after it."""
+    count, first, second = re.findall(r"\d[\d,]*|[a-z_]+", line)[:3]
+    return int(count.replace(",", "")), f"{first} {second}"
+
+
+def documented_counts() -> Counter[tuple[int, str]]:
+    text = (Path(__file__).parents[1] / "docs" / "import.md").read_text()
+    listed = text.split("In the full data set:\n\n", 1)[1].split("\n\n", 1)[0]
+    bullets = [b for b in listed.split("\n- ") if b.lstrip("- ")[:1].isdigit()]
+    return Counter(count_and_words(b.lstrip("- ")) for b in bullets)
