@@ -310,6 +310,17 @@ def test_a_file_with_unknown_or_missing_columns_is_refused_at_its_header(
     assert f"{path}:1: unknown columns: title" in out
 
 
+def test_an_empty_csv_file_is_refused_for_want_of_a_header(db: Store, tmp_path: Path) -> None:
+    path = tmp_path / "learners.csv"
+    path.write_bytes(b"")
+    before = dump(db)
+    for args in ((path,), ("--check", path)):
+        result = run_import(db, *args)
+        assert result.exit_code == 1, result.output
+        assert f"{path}:1: no header row: the file is empty" in " ".join(result.output.split())
+    assert dump(db) == before
+
+
 def test_check_writes_nothing(db: Store, tmp_path: Path) -> None:
     paths = write_set(tmp_path / "set")
     before = dump(db)

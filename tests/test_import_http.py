@@ -79,6 +79,18 @@ def test_check_only_writes_nothing(
     assert dump(engine) == before
 
 
+def test_an_empty_csv_body_is_a_bad_file_not_an_empty_import(
+    client: TestClient, engine: Engine, create_headers: dict[str, str]
+) -> None:
+    """Without a header row nothing says what the body holds: 422, never "imported nothing"."""
+    for check in ("false", "true"):
+        result = post(client, "learners", "", {**create_headers, **CSV}, check=check)
+        assert (result["http"], result["code"]) == (422, 7221), result
+        [error] = result["errors"]
+        assert (error["file"], error["line"]) == ("body (learners)", 1)
+        assert error["reason"].startswith("no header row: the file is empty"), error
+
+
 @pytest.mark.parametrize("operation", [Operation.READ, Operation.UPDATE, Operation.DELETE])
 def test_other_scopes_are_refused(client: TestClient, engine: Engine, operation: Operation) -> None:
     headers = {**auth(new_token(engine, operation, user_id=7)), **CSV}

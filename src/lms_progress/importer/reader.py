@@ -70,6 +70,8 @@ def read_rows(
 def _csv_rows(kind: Kind, reader: Any, bad: Report) -> Iterator[tuple[int, dict[str, str | None]]]:
     header = next(reader, None)
     if header is None:
+        # Without a header nothing says what the file holds: an empty upload is a mistake.
+        bad(1, f"no header row: the file is empty {_columns_of(kind)}")
         return
     names = [name.strip() for name in header]
     if not _header_ok(kind, names, bad):
@@ -100,13 +102,13 @@ def _header_ok(kind: Kind, names: list[str], bad: Report) -> bool:
         (sorted(repeated), "repeated columns"),
     ):
         if problem:
-            bad(
-                1,
-                f"{what}: {', '.join(problem)} (the columns of {kind.name}: "
-                f"{', '.join(kind.names)})",
-            )
+            bad(1, f"{what}: {', '.join(problem)} {_columns_of(kind)}")
             return False
     return True
+
+
+def _columns_of(kind: Kind) -> str:
+    return f"(the columns of {kind.name}: {', '.join(kind.names)})"
 
 
 def _jsonl_rows(kind: Kind, text: IO[str], bad: Report) -> Iterator[tuple[int, dict[str, Any]]]:
