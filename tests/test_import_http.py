@@ -91,6 +91,33 @@ def test_an_empty_csv_body_is_a_bad_file_not_an_empty_import(
         assert error["reason"].startswith("no header row: the file is empty"), error
 
 
+@pytest.mark.parametrize(
+    ("content_type", "body", "lines"),
+    [
+        # CSV: the bad byte on line 5 (and a bad row after it, still found).
+        (CSV, b"id,name\n9001,Ada\n9002,Grace\n9003,Alan\n9004,Bad \xff byte\n9005,\n", [5, 6]),
+        (JSONL, b'{"id": 9001, "name": "Ada"}\n{"id": 9002, "name": "\xe9"}\n', [2]),
+    ],
+)
+def test_a_byte_that_is_not_utf8_is_reported_at_its_own_line(
+    client: TestClient,
+    engine: Engine,
+    create_headers: dict[str, str],
+    content_type: dict[str, str],
+    body: bytes,
+    lines: list[int],
+) -> None:
+    before = dump(engine)
+    response = client.post(
+        "/api/v1/import/learners", content=body, headers={**create_headers, **content_type}
+    )
+    assert response.status_code == 422, response.text
+    errors = response.json()["errors"]
+    assert [e["line"] for e in errors] == lines, errors
+    assert "byte 0x" in errors[0]["reason"] and "not UTF-8" in errors[0]["reason"], errors
+    assert dump(engine) == before
+
+
 @pytest.mark.parametrize("operation", [Operation.READ, Operation.UPDATE, Operation.DELETE])
 def test_other_scopes_are_refused(client: TestClient, engine: Engine, operation: Operation) -> None:
     headers = {**auth(new_token(engine, operation, user_id=7)), **CSV}

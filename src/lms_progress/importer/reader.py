@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import csv
 import io
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 from datetime import tzinfo
 from typing import IO, Any
@@ -49,7 +49,7 @@ def read_rows(
 ) -> Iterator[tuple[int, tuple[Any, ...]]]:
     """(line, values) for each good row of `stream`; `bad(line, reason)` for the others. `now`
     is the time of the import: instants of past data may not be later."""
-    text = io.TextIOWrapper(stream, encoding="utf-8-sig", newline="")
+    text = utf8_text(stream)
     line = 0
     try:
         if fmt == "csv":
@@ -61,10 +61,29 @@ def read_rows(
             values = _convert(kind, raw, zone, now, line, bad)
             if values is not None:
                 yield line, values
-    except (UnicodeDecodeError, csv.Error) as exc:
+    except csv.Error as exc:
         bad(line + 1, f"unreadable: {exc}")
     finally:
         text.detach()
+
+
+def utf8_text(stream: IO[bytes]) -> io.TextIOWrapper:
+    """The stream as UTF-8 text (a byte-order mark skipped). A byte that is not UTF-8 is kept as
+    a lone surrogate, so that `not_utf8` names the row that holds it: a strict decoder fails at
+    whichever line it is decoding ahead of the reader, line 1 for a small file."""
+    return io.TextIOWrapper(stream, encoding="utf-8-sig", errors="surrogateescape", newline="")
+
+
+def not_utf8(values: Iterable[str]) -> str | None:
+    """Why a row read through `utf8_text` is not UTF-8, or None when it is."""
+    for value in values:
+        if not value.isascii():
+            try:
+                value.encode()
+            except UnicodeEncodeError as exc:
+                byte = ord(value[exc.start]) - 0xDC00
+                return f"unreadable: byte 0x{byte:02x} is not UTF-8 (the file must be UTF-8)"
+    return None
 
 
 def _csv_rows(kind: Kind, reader: Any, bad: Report) -> Iterator[tuple[int, dict[str, str | None]]]:
@@ -72,6 +91,10 @@ def _csv_rows(kind: Kind, reader: Any, bad: Report) -> Iterator[tuple[int, dict[
     if header is None:
         # Without a header nothing says what the file holds: an empty upload is a mistake.
         bad(1, f"no header row: the file is empty {_columns_of(kind)}")
+        return
+    problem = not_utf8(header)
+    if problem:
+        bad(1, problem)
         return
     names = [name.strip() for name in header]
     if not _header_ok(kind, names, bad):
@@ -84,6 +107,10 @@ def _csv_rows(kind: Kind, reader: Any, bad: Report) -> Iterator[tuple[int, dict[
         if row is None:
             return
         if not row:
+            continue
+        problem = not_utf8(row)
+        if problem:
+            bad(first_line, problem)
             continue
         if len(row) != width:
             bad(first_line, f"{len(row)} fields, the header has {width}")
@@ -115,6 +142,10 @@ def _jsonl_rows(kind: Kind, text: IO[str], bad: Report) -> Iterator[tuple[int, d
     known = set(kind.names)
     for line, content in enumerate(text, start=1):
         if not content.strip():
+            continue
+        problem = not_utf8((content,))
+        if problem:
+            bad(line, problem)
             continue
         try:
             # Numbers exact, as in the write API: a score keeps every digit written.
