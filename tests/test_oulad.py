@@ -6,6 +6,7 @@ from __future__ import annotations
 import csv
 import random
 import re
+import shutil
 from collections import Counter, defaultdict
 from dataclasses import dataclass, field
 from datetime import date, timedelta
@@ -199,6 +200,20 @@ def test_sample_loads_twice_without_change(engine: Engine) -> None:
     assert sum(c.added for c in second.counts.values()) == 0
     assert second.counts["completions"].present == first.counts["completions"].added
     assert dump(engine) == before
+
+
+def test_a_byte_that_is_not_utf8_is_a_bad_row_at_its_line(engine: Engine, tmp_path: Path) -> None:
+    copy = tmp_path / "oulad"
+    shutil.copytree(SAMPLE, copy)
+    results = copy / "studentAssessment.csv"
+    lines = len(results.read_bytes().splitlines())
+    with results.open("ab") as f:
+        f.write(b"11391,1752,18,0,7\xff8\n")
+    report = load_oulad(engine, copy)
+    assert not report.committed
+    [error] = report.errors
+    assert (error.source, error.line) == ("studentAssessment.csv", lines + 1)
+    assert "byte 0xff is not UTF-8" in error.reason
 
 
 def test_students_in_several_presentations_keep_only_the_latest(

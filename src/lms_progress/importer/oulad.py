@@ -15,7 +15,6 @@ Files are read by their header names (copies of the data set differ in column or
 from __future__ import annotations
 
 import csv
-import io
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -27,6 +26,7 @@ from typing import Any
 from sqlalchemy import Engine
 
 from lms_progress.importer.load import Loader, Progress, Report, run
+from lms_progress.importer.reader import not_utf8, utf8_text
 from lms_progress.importer.records import (
     BATCHES,
     COMPLETIONS,
@@ -129,7 +129,7 @@ class OuladFiles:
     def _rows(self, src: int, name: str, columns: tuple[str, ...]) -> Iterator[Row]:
         path = self.directory / name
         with path.open("rb") as raw:
-            text = io.TextIOWrapper(raw, encoding="utf-8-sig", newline="")
+            text = utf8_text(raw)
             reader = csv.reader(text)
             header = [h.strip() for h in next(reader, [])]
             absent = [c for c in columns if c not in header]
@@ -140,9 +140,10 @@ class OuladFiles:
             width = len(header)
             done = 0
             for row in reader:
-                if len(row) != width:
+                problem = "wrong number of fields" if len(row) != width else not_utf8(row)
+                if problem:
                     if row:
-                        self.loader.report.bad(src, reader.line_num, "wrong number of fields")
+                        self.loader.report.bad(src, reader.line_num, problem)
                     continue
                 yield reader.line_num, pick(row)
                 if self.progress is not None and reader.line_num % 20_000 == 0:
