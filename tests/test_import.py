@@ -321,12 +321,26 @@ def test_an_empty_csv_file_is_refused_for_want_of_a_header(db: Store, tmp_path: 
     assert dump(db) == before
 
 
+def test_the_summary_of_a_failed_run_shows_nothing_added(db: Store, tmp_path: Path) -> None:
+    path = tmp_path / "learners.csv"
+    path.write_text(LEARNERS + "7004,,,\n")  # three good rows, one bad
+    result = run_import(db, path)
+    assert result.exit_code == 1, result.output
+    out = " ".join(result.output.split())
+    assert "│ learners │ 3 │ 0 │" in out, out  # the three good rows read, none added
+    assert "already present" not in out
+    assert dump(db)["learners"] == []
+
+
 def test_check_writes_nothing(db: Store, tmp_path: Path) -> None:
     paths = write_set(tmp_path / "set")
     before = dump(db)
     result = run_import(db, "--check", *paths)
     assert result.exit_code == 0, result.output
     assert "nothing written" in result.output
+    # What it would add, said so: 3 learners read, 3 would be added, none present.
+    out = " ".join(result.output.split())
+    assert "would be added" in out and "│ learners │ 3 │ 3 │ 0 │" in out, out
     assert dump(db) == before
 
 

@@ -135,12 +135,20 @@ def _print(report: Report, check: bool) -> None:
         # Line 0: the store refused the data as a whole (load.run), no row of its own.
         where = f"{error.source}:{error.line}" if error.line else error.source
         err.print(f"[red]{where}[/red]: {error.reason}", soft_wrap=True)
-    table = Table("records", "read", "added", "already present", title=None)
+    added = "would be added" if check else "added"
+    table = (
+        Table("records", "read", "added")
+        if errors
+        else Table("records", "read", added, "already present")
+    )
     for kind, count in report.counts.items():
         if count.read:
-            table.add_row(kind, str(count.read), str(count.added), str(count.present))
+            # A failed run added nothing: its good rows were rolled back, and what it would add
+            # depends on how the bad rows are fixed. Its notes would describe records not loaded.
+            shown = (count.read, 0) if errors else (count.read, count.added, count.present)
+            table.add_row(kind, *map(str, shown))
     console.print(table)
-    for note in report.notes:
+    for note in () if errors else report.notes:
         console.print(f"- {note}", soft_wrap=True)
     rows = sum(count.read for count in report.counts.values())
     rate = rows / report.seconds if report.seconds else 0.0
