@@ -344,6 +344,28 @@ def test_check_writes_nothing(db: Store, tmp_path: Path) -> None:
     assert dump(db) == before
 
 
+def test_check_neither_creates_nor_migrates_a_store(tmp_path: Path) -> None:
+    """A store that does not exist yet is checked as the empty store an import would create,
+    and is still not there afterwards; an existing store is never migrated by a check."""
+    paths = write_set(tmp_path / "set")
+    missing = tmp_path / "new.db"
+    result = runner.invoke(cli, ["import", "--check", "--db", str(missing), *map(str, paths)])
+    assert result.exit_code == 0, result.output
+    assert "does not exist yet: checked against an empty store" in " ".join(result.output.split())
+    alone = runner.invoke(cli, ["import", "--check", "--db", str(missing), str(paths[0])])
+    assert alone.exit_code == 1  # evaluations of learners and courses the empty store lacks
+    sample = Path(__file__).parent / "data" / "oulad"
+    oulad = runner.invoke(cli, ["import-oulad", "--check", "--db", str(missing), str(sample)])
+    assert oulad.exit_code == 0, oulad.output
+    assert list(tmp_path.glob("new.db*")) == []
+    unmigrated = tmp_path / "empty.db"
+    unmigrated.write_bytes(b"")
+    refused = runner.invoke(cli, ["import", "--check", "--db", str(unmigrated), *map(str, paths)])
+    assert refused.exit_code == 1
+    assert "lms-progress db upgrade" in refused.output
+    assert unmigrated.read_bytes() == b""
+
+
 def test_import_commands_have_help() -> None:
     for command in ("import", "import-oulad"):
         result = runner.invoke(cli, [command, "--help"])

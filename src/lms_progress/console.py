@@ -6,6 +6,8 @@ for a bad setting, an unreachable store or an old schema.
 
 from __future__ import annotations
 
+import sqlite3
+import tempfile
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -14,7 +16,7 @@ from typing import Annotated
 import typer
 from pydantic import ValidationError
 from rich.console import Console
-from sqlalchemy import Engine
+from sqlalchemy import Engine, create_engine, make_url
 from sqlalchemy.exc import OperationalError
 
 from lms_progress.settings import Settings
@@ -61,6 +63,47 @@ def store_errors() -> Iterator[None]:
         yield
     except OperationalError as exc:
         raise fail(f"cannot reach the store: {exc.orig}") from None
+
+
+@contextmanager
+def store_to_check(settings: Settings) -> Iterator[Engine]:
+    """The store a check (`import --check`) reads, never created nor migrated: a check writes
+    nothing. A SQLite store that does not exist yet is checked as the empty store a real import
+    would create: a temporary one, removed afterwards."""
+    path = make_url(settings.database_url).database if settings.is_sqlite else None
+    if path is not None and (path in ("", ":memory:") or not Path(path).exists()):
+        console.print(f"{path or 'the store'} does not exist yet: checked against an empty store")
+        with tempfile.TemporaryDirectory(prefix="lms-progress-check-") as directory:
+            engine = make_engine(f"sqlite:///{directory}/empty.db")
+            try:
+                migrate.upgrade(engine)
+                yield engine
+            finally:
+                engine.dispose()
+        return
+    engine = make_engine(settings.database_url)
+    try:
+        with store_errors():
+            current = _sqlite_up_to_date(path) if path else migrate.is_up_to_date(engine)
+        if not current:
+            raise fail(
+                "the database schema is not up to date: run `lms-progress db upgrade` "
+                "(a check writes nothing, not even the schema)"
+            )
+        yield engine
+    finally:
+        engine.dispose()
+
+
+def _sqlite_up_to_date(path: str) -> bool:
+    """Whether a SQLite file holds the newest schema, asked read-only: a connection of
+    `make_engine` switches the file to WAL, which writes to it."""
+    uri = Path(path).resolve().as_uri() + "?mode=ro"
+    engine = create_engine("sqlite://", creator=lambda: sqlite3.connect(uri, uri=True))
+    try:
+        return migrate.is_up_to_date(engine)
+    finally:
+        engine.dispose()
 
 
 def open_store(settings: Settings) -> Engine:

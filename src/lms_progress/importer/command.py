@@ -11,13 +11,23 @@ from zoneinfo import ZoneInfo
 import typer
 from rich.progress import BarColumn, DownloadColumn, Progress, TimeRemainingColumn
 from rich.table import Table
+from sqlalchemy import Engine
 from sqlalchemy.exc import DBAPIError
 
-from lms_progress.console import DbOption, console, err, fail, open_store, settings_for
+from lms_progress.console import (
+    DbOption,
+    console,
+    err,
+    fail,
+    open_store,
+    settings_for,
+    store_to_check,
+)
 from lms_progress.importer.load import Report, Source, StoreUnavailable, import_sources
 from lms_progress.importer.oulad import load_oulad, oulad_bytes
 from lms_progress.importer.reader import FORMATS, format_of_name
 from lms_progress.importer.records import KINDS, kind_of_file
+from lms_progress.settings import Settings
 from lms_progress.store.organisation import organisation_timezone
 
 # Show a progress bar only when the input is big enough to take a noticeable time.
@@ -71,8 +81,7 @@ def import_files(
             Source(str(path), chosen, file_format, _opener(path), size=path.stat().st_size)
         )
     settings = settings_for(db)
-    with _store_errors():
-        engine = open_store(settings)
+    with _store_errors(), _store(settings, check) as engine:
         zone = ZoneInfo(settings.timezone or organisation_timezone(engine))
         total = sum(source.size or 0 for source in sources)
         with _progress(total, "importing") as advance:
@@ -95,11 +104,22 @@ def import_oulad(
 ) -> None:
     """Load the Open University Learning Analytics Dataset (CC BY 4.0; Kuzilek, Hlosta and
     Zdrahal, Scientific Data 4, 170171, 2017) into the store. Mapping: docs/import.md."""
-    with _store_errors():
-        engine = open_store(settings_for(db))
-        with _progress(oulad_bytes(directory), "loading OULAD") as advance:
-            report = load_oulad(engine, directory, progress=advance, dry_run=check)
+    with (
+        _store_errors(),
+        _store(settings_for(db), check) as engine,
+        _progress(oulad_bytes(directory), "loading OULAD") as advance,
+    ):
+        report = load_oulad(engine, directory, progress=advance, dry_run=check)
     _print(report, check)
+
+
+@contextmanager
+def _store(settings: Settings, check: bool) -> Iterator[Engine]:
+    if check:
+        with store_to_check(settings) as engine:
+            yield engine
+    else:
+        yield open_store(settings)
 
 
 @contextmanager
