@@ -286,6 +286,49 @@ def test_completions_are_idempotent_and_the_first_wins(
     assert "│ completions │ 3    │ 1     │ 2" in result.output
 
 
+def test_a_learner_deactivated_in_the_store_is_neither_enrolled_nor_credited(
+    db: Store, tmp_path: Path
+) -> None:
+    """As in the API (409 / 7304): bad rows that say why, and nothing written."""
+    learner = builders.learner(db.engine, learner_id=7300)
+    course, _, (entity,) = builders.course(db.engine, 1)
+    other, _, _ = builders.course(db.engine, 1)
+    builders.enrol(db.engine, learner, course, builders.at(2024, 1, 1))
+    with db.engine.begin() as connection:
+        learning.deactivate_learner(connection, learner)
+    enrolments = tmp_path / "enrolments.csv"
+    enrolments.write_text(f"learner_id,course_id,enrolled_at\n{learner},{other},2024-01-01\n")
+    completions = tmp_path / "completions.csv"
+    completions.write_text(f"learner_id,entity_id,completed_at\n{learner},{entity},2024-01-02\n")
+    before = dump(db)
+    result = run_import(db, enrolments, completions)
+    assert result.exit_code == 1, result.output
+    out = " ".join(result.output.split())
+    deactivated = f"learner {learner} is deactivated: a deactivated learner cannot be"
+    assert f"{enrolments}:2: {deactivated} enrolled" in out, out
+    assert f"{completions}:2: {deactivated} credited with a completion" in out, out
+    assert dump(db) == before
+
+
+def test_a_learner_the_import_creates_deactivated_brings_their_history(
+    client: TestClient, engine: Engine, db: Store, tmp_path: Path
+) -> None:
+    """A former learner moved in with `active` false keeps their enrolments and completions (the
+    API reaches the same state: enrol, complete, then deactivate); running the files again, with
+    the learner now deactivated in the store, finds them all present."""
+    paths = write_set(tmp_path / "set")
+    learners = tmp_path / "set" / "learners.csv"
+    learners.write_text("id,name,active\n7001,Ada,false\n7002,Grace,true\n7003,Alan,true\n")
+    first = run_import(db, *paths)
+    assert first.exit_code == 0, first.output
+    ada = progress(client, engine, 7001)[8001]
+    assert (ada["completedEntitiesCount"], ada["completionStatus"]) == (3, "Completed")
+    after = dump(db)
+    again = run_import(db, *paths)
+    assert again.exit_code == 0, again.output
+    assert dump(db) == after
+
+
 def test_kind_from_option_and_file_names(db: Store, tmp_path: Path) -> None:
     odd = tmp_path / "people.csv"
     odd.write_text(LEARNERS)

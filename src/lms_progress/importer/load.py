@@ -38,6 +38,7 @@ CHUNK = 10_000
 _STAGE_BASE = "seq BIGINT PRIMARY KEY, src INTEGER NOT NULL, line BIGINT NOT NULL"
 _EXTRA: dict[str, tuple[tuple[str, str], ...]] = {
     "enrolments": (("enrolment_id", "BIGINT"), ("is_new", "BOOLEAN NOT NULL DEFAULT TRUE")),
+    "learners": (("is_new", "BOOLEAN NOT NULL DEFAULT FALSE"),),
     "entities": (("is_new", "BOOLEAN NOT NULL DEFAULT FALSE"),),
     "completions": (("course_id", "BIGINT"), ("batch_id", "BIGINT"), ("enrolment_id", "BIGINT")),
     "evaluations": (("enrolment_id", "BIGINT"),),
@@ -272,6 +273,23 @@ class Loader:
             (self.now,),
         )
 
+    def _mark_new(self, kind: Kind, target: str) -> None:
+        """is_new: the good staged rows with no record of their id in the store yet."""
+        self._run(
+            f"UPDATE import_{kind.name} SET is_new = TRUE WHERE bad = FALSE AND NOT EXISTS "
+            f"(SELECT 1 FROM {target} t WHERE t.id = import_{kind.name}.id)"
+        )
+
+    def _deactivated(self, learner: str) -> str:
+        """SQL: the learner was deactivated in the store before this import, so that, as in the
+        API, they can be neither enrolled nor credited. A learner this import creates deactivated
+        brings their history with them (as if enrolled and credited, then deactivated)."""
+        return (
+            f"EXISTS (SELECT 1 FROM learners dl WHERE dl.id = {learner} AND dl.active = FALSE) "
+            f"AND NOT EXISTS (SELECT 1 FROM import_learners nl WHERE nl.id = {learner} "
+            "AND nl.is_new = TRUE)"
+        )
+
     def _plain_insert(self, kind: Kind) -> str:
         names = ", ".join(kind.names)
         picked = ", ".join(f"s.{c}" for c in kind.names)
@@ -286,6 +304,7 @@ class Loader:
             "t.id = s.manager_id AND t.bad = FALSE)",
             lambda r: f"manager {r[4]} not found",
         )
+        self._mark_new(kind, "learners")
         self._write_by_id(kind, "learners", self._plain_insert(kind))
 
     def _merge_courses(self, kind: Kind) -> None:
@@ -326,10 +345,7 @@ class Loader:
             "ON c.id = m.course_id WHERE m.id = s.module_id AND c.type <> 2)",
             lambda r: f"entity {r[0]}: sessions belong to blended courses (type 2) only",
         )
-        self._run(
-            "UPDATE import_entities SET is_new = TRUE WHERE bad = FALSE AND NOT EXISTS "
-            "(SELECT 1 FROM entities t WHERE t.id = import_entities.id)"
-        )
+        self._mark_new(kind, "entities")
         names = ", ".join(kind.names)
         picked = ", ".join(f"s.{c}" for c in kind.names)
         self._write_by_id(
@@ -417,6 +433,14 @@ class Loader:
         )
         self._rejected_unless(
             "enrolments",
+            f"s.is_new = TRUE AND {self._deactivated('s.learner_id')}",
+            lambda r: (
+                f"learner {r[0]} is deactivated: a deactivated learner cannot be enrolled "
+                "(reactivate them first, as in the API)"
+            ),
+        )
+        self._rejected_unless(
+            "enrolments",
             "s.is_new = TRUE AND s.ended_at IS NULL AND (EXISTS (SELECT 1 FROM enrolments e "
             "WHERE e.learner_id = s.learner_id AND e.course_id = s.course_id "
             "AND e.ended_at IS NULL) OR EXISTS (SELECT 1 FROM import_enrolments t "
@@ -485,6 +509,17 @@ class Loader:
             lambda r: (
                 f"learner {r[0]} is not enrolled in course {r[4]}"
                 + (f" (batch {r[5]})" if r[5] is not None else "")
+            ),
+        )
+        # A completion stored already is "already present" whoever its learner is now.
+        self._rejected_unless(
+            "completions",
+            f"{self._deactivated('s.learner_id')} AND NOT EXISTS (SELECT 1 FROM "
+            "entity_completions c WHERE c.enrolment_id = s.enrolment_id "
+            "AND c.entity_id = s.entity_id)",
+            lambda r: (
+                f"learner {r[0]} is deactivated: a deactivated learner cannot be credited with "
+                "a completion (reactivate them first, as in the API)"
             ),
         )
         self._score_within_maximum()
