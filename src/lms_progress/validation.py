@@ -9,7 +9,9 @@ against one that is not allowed at all (400 / 7201).
 
 from __future__ import annotations
 
-from datetime import date
+import math
+import re
+from datetime import datetime, tzinfo
 from decimal import Decimal
 
 from lms_progress.ids import MAX_ID
@@ -24,6 +26,14 @@ CAPACITY_MAX = 1_000_000
 POSITION_MAX = 2**31 - 1  # an INTEGER column
 FIRST_YEAR = 1970  # instants are epoch seconds, never negative
 INSTANT_MAX = 253_402_300_799  # 9999-12-31T23:59:59Z, the last instant a date-time can name
+INSTANT_TEXT_MAX = 40  # the longest date-time written out, with room to spare
+INSTANT_FORMS = (
+    "a date (25-12-2023 or 2023-12-25), a date-time (2023-12-25T09:30:00Z) or seconds since the "
+    "epoch"
+)
+_BEFORE_FIRST = f"must not be before {FIRST_YEAR}-01-01T00:00:00Z"
+_ZOHO_DAY = re.compile(r"([0-9]{2})-([0-9]{2})-([0-9]{4})")
+_INTEGER = re.compile(r"-?[0-9]+")
 
 
 class Refused(ValueError):
@@ -72,15 +82,57 @@ def marks(value: int | float | str | Decimal) -> str:
         raise Refused(str(exc)) from None
 
 
-def year_ok(day: date) -> bool:
-    """Whether a date (or a date-time, as written) is late enough to be an instant."""
-    return day.year >= FIRST_YEAR
+def instant(value: str | int, zone: tzinfo) -> int:
+    """Epoch seconds of a date or an instant as the write API and the import both read them
+    (docs/api.md, "Dates and times"): a day `DD-MM-YYYY` (Zoho's input format), `YYYY-MM-DD` or
+    `YYYYMMDD`, at the start of that day in `zone`; an ISO 8601 date-time, in `zone` when it has no
+    offset; or seconds since the epoch (at least nine digits). From 1970 to 9999."""
+    if isinstance(value, str):
+        text = value.strip()
+        if len(text) > INSTANT_TEXT_MAX:
+            raise Refused("is too long", limit=True)
+        if not _INTEGER.fullmatch(text):
+            return _seconds(_moment(text, zone))
+        value = int(text)
+    if 10_000_000 <= value <= 99_999_999:
+        # Eight digits are a date in ISO 8601's basic form (20230804), as spreadsheets and other
+        # systems export it; as seconds they would silently land in 1970-1973.
+        try:
+            day = datetime(value // 10_000, value // 100 % 100, value % 100, tzinfo=zone)
+        except ValueError:
+            raise Refused(
+                "eight digits are read as a date YYYYMMDD, and this is not one; write seconds "
+                "from the epoch with at least nine digits, or a date-time"
+            ) from None
+        return _seconds(day)
+    return _in_range(value)
 
 
-def instant(seconds: int) -> int:
-    """Epoch seconds of an instant from 1970 on."""
-    if not 0 <= seconds <= INSTANT_MAX:
-        raise Refused(f"must be between 0 (1970-01-01T00:00:00Z) and {INSTANT_MAX} (the year 9999)")
+def _moment(text: str, zone: tzinfo) -> datetime:
+    day = _ZOHO_DAY.fullmatch(text)
+    try:
+        if day is not None:
+            moment = datetime(int(day[3]), int(day[2]), int(day[1]))
+        else:
+            moment = datetime.fromisoformat(text.replace("z", "Z"))
+    except ValueError:  # not a form we read, or no such day (31-02-2023)
+        raise Refused(f"must be {INSTANT_FORMS}") from None
+    # A day, or a time without an offset, is on the organisation's calendar and clock.
+    return moment if moment.tzinfo is not None else moment.replace(tzinfo=zone)
+
+
+def _seconds(moment: datetime) -> int:
+    # A year before 1970 is refused before it is converted: in some zones it would overflow.
+    if moment.year < FIRST_YEAR:
+        raise Refused(_BEFORE_FIRST)
+    return _in_range(math.floor(moment.timestamp()))
+
+
+def _in_range(seconds: int) -> int:
+    if seconds < 0:
+        raise Refused(_BEFORE_FIRST)
+    if seconds > INSTANT_MAX:
+        raise Refused("must not be after 9999-12-31T23:59:59Z")
     return seconds
 
 

@@ -114,7 +114,7 @@ async def create_batch(request: Request, _principal: CreateAccess) -> Response:
     course_id = path_id(request, "courseId")
     f = await _fields(request, "batchData")
     name = f.text("name", required=True)
-    starts_at, ends_at = f.day("startDate"), f.day("endDate")
+    starts_at, ends_at = f.instant("startDate"), f.instant("endDate")
     capacity = f.integer("maximumCapacity", low=0, high=CAPACITY_MAX)
     given = f.record_id("id")
     new = await transact(
@@ -144,7 +144,7 @@ async def update_batch(request: Request, _principal: UpdateAccess) -> Response:
     batch = path_id(request, "batchId")
     f = await _fields(request, "batchData")
     name = f.text("name")
-    starts_at, ends_at = f.day("startDate"), f.day("endDate")
+    starts_at, ends_at = f.instant("startDate"), f.instant("endDate")
     capacity = f.integer("maximumCapacity", low=0, high=CAPACITY_MAX)
     await transact(
         ctx,

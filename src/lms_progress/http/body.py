@@ -14,7 +14,7 @@ from starlette.requests import Request
 
 from lms_progress import exact_json
 from lms_progress.errors import ApiError, ErrorCode
-from lms_progress.validation import NAME_MAX, TEXT_MAX
+from lms_progress.validation import INSTANT_MAX, INSTANT_TEXT_MAX, NAME_MAX, TEXT_MAX
 
 # One record per call: a generous bound for one object, far below anything that would hurt.
 MAX_BODY_BYTES = 64 * 1024
@@ -136,5 +136,12 @@ NAME: Schema = {"type": "string", "minLength": 1, "maxLength": NAME_MAX}
 TEXT: Schema = {"type": "string", "maxLength": TEXT_MAX}
 BOOLEAN: Schema = {"type": "boolean"}
 MARKS: Schema = {"anyOf": [{"type": "number", "minimum": 0}, {"type": "string"}]}
-DAY: Schema = {"type": "string", "pattern": "^[0-9]{2}-[0-9]{2}-[0-9]{4}$", "example": "25-12-2021"}
-INSTANT: Schema = {"type": "string", "example": "2023-08-03T10:15:00Z"}
+# Any form of validation.instant: DD-MM-YYYY, YYYY-MM-DD, ISO 8601, or seconds since the epoch.
+INSTANT: Schema = {
+    "anyOf": [
+        {"type": "string", "maxLength": INSTANT_TEXT_MAX},
+        {"type": "integer", "minimum": 0, "maximum": INSTANT_MAX},
+    ],
+    "example": "2023-08-03T10:15:00Z",
+}
+DAY: Schema = {**INSTANT, "example": "25-12-2021"}

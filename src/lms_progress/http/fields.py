@@ -8,8 +8,7 @@ and rules themselves are `validation.py`'s, shared with the bulk import.
 
 from __future__ import annotations
 
-import re
-from datetime import UTC, date, datetime, time, tzinfo
+from datetime import UTC, tzinfo
 from decimal import Decimal
 from typing import Any, Literal, overload
 
@@ -18,7 +17,6 @@ from lms_progress.errors import ApiError, ErrorCode
 from lms_progress.ids import parse_id
 from lms_progress.validation import NAME_MAX, Refused
 
-_DAY = re.compile(r"^(\d{2})-(\d{2})-(\d{4})$")
 _MISSING = object()
 
 
@@ -141,65 +139,15 @@ class Fields:
         except Refused as exc:
             raise self._refused(key, exc) from None
 
-    def day(self, key: str, *, required: bool = False) -> int | None:
-        """A date in Zoho's input format DD-MM-YYYY: the start of that day in the zone."""
-        value = self._get(key, required)
-        if value is None:
-            return None
-        if not isinstance(value, str):
-            raise self._wrong_type(key, "a date DD-MM-YYYY")
-        parsed = self._parse_day(value)
-        if parsed is None:
-            raise ApiError(
-                ErrorCode.INVALID_PARAMETER, f"{self.name}.{key} must be a date DD-MM-YYYY"
-            )
-        if not validation.year_ok(parsed):
-            raise self._too_early(key)
-        return int(datetime.combine(parsed, time(), self.zone).timestamp())
-
     def instant(self, key: str, *, required: bool = False) -> int | None:
-        """An instant: ISO 8601 with its offset ("2023-08-03T10:15:00Z", "...+05:30"), or a date
-        DD-MM-YYYY (the start of that day in the zone). A time without an offset is ambiguous."""
+        """A day or an instant, as epoch seconds, in any form `validation.instant` reads (the
+        import's too): DD-MM-YYYY, YYYY-MM-DD, ISO 8601 with or without an offset, seconds."""
         value = self._get(key, required)
         if value is None:
             return None
-        if not isinstance(value, str):
-            raise self._wrong_type(key, "a date-time string")
-        if len(value) > 40:
-            raise ApiError(ErrorCode.LIMIT_EXCEEDED, f"{self.name}.{key} is too long")
-        day = self._parse_day(value)
-        if day is not None:
-            moment: datetime | None = datetime.combine(day, time(), self.zone)
-        else:
-            try:
-                moment = datetime.fromisoformat(value.replace("z", "Z"))
-            except ValueError:
-                moment = None
-        if moment is None or moment.tzinfo is None:
-            raise ApiError(
-                ErrorCode.INVALID_PARAMETER,
-                f"{self.name}.{key} must be ISO 8601 with an offset "
-                "(2023-08-03T10:15:00Z) or a date DD-MM-YYYY",
-            )
-        # Well formed, but before the first instant the store keeps (epoch seconds >= 0).
-        if not validation.year_ok(moment) or moment.timestamp() < 0:
-            raise self._too_early(key)
-        return int(moment.timestamp())
-
-    def _too_early(self, key: str) -> ApiError:
-        return ApiError(
-            ErrorCode.INVALID_PARAMETER,
-            f"{self.name}.{key} is out of the allowed range: "
-            f"nothing before {validation.FIRST_YEAR}-01-01T00:00:00Z",
-        )
-
-    @staticmethod
-    def _parse_day(value: str) -> date | None:
-        match = _DAY.match(value)
-        if match is None:
-            return None
-        day, month, year = (int(part) for part in match.groups())
+        if isinstance(value, bool) or not isinstance(value, str | int):
+            raise self._wrong_type(key, validation.INSTANT_FORMS)
         try:
-            return date(year, month, day)
-        except ValueError:
-            return None
+            return validation.instant(value, self.zone)
+        except Refused as exc:
+            raise self._refused(key, exc) from None

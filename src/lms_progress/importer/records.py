@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import date, datetime, time, tzinfo
+from datetime import tzinfo
 from decimal import Decimal
 from typing import Any
 
@@ -59,49 +59,10 @@ _BOOLS = {"true": True, "1": True, "yes": True, "false": False, "0": False, "no"
 
 
 def parse_instant(value: Any, zone: tzinfo) -> int:
-    """Seconds since the epoch, an ISO 8601 date-time (without an offset: in the organisation's
-    zone) or a date (midnight in the organisation's zone)."""
-    if isinstance(value, bool):
-        raise ValueError("must be a date, a date-time or epoch seconds")
-    if isinstance(value, int) or (isinstance(value, str) and value.strip().lstrip("-").isdigit()):
-        number = _integer(value)
-        if 10_000_000 <= number <= 99_999_999:
-            # Eight digits are a date in ISO 8601's basic form (20230804), as spreadsheets and
-            # other systems export it; as seconds they would silently land in 1970-1973.
-            return _compact_date(str(number), zone)
-        return validation.instant(number)
-    if isinstance(value, str):
-        text = value.strip()
-        try:
-            if len(text) == 10:
-                moment = datetime.combine(date.fromisoformat(text), time(), zone)
-            else:
-                moment = datetime.fromisoformat(text)
-                if moment.tzinfo is None:
-                    moment = moment.replace(tzinfo=zone)
-        except ValueError:
-            pass
-        else:
-            # As in the API: nothing before 1970 (a year before it would overflow some zones).
-            if not validation.year_ok(moment):
-                raise validation.Refused(
-                    f"must not be before {validation.FIRST_YEAR}-01-01T00:00:00Z"
-                )
-            return validation.instant(int(moment.timestamp()))
-    raise ValueError("must be a date (2024-03-01), a date-time (2024-03-01T09:30:00Z) or seconds")
-
-
-def _compact_date(digits: str, zone: tzinfo) -> int:
-    try:
-        day = date(int(digits[:4]), int(digits[4:6]), int(digits[6:]))
-    except ValueError:
-        raise ValueError(
-            "eight digits are read as a date YYYYMMDD, and this is not one; "
-            "write seconds from the epoch with at least nine digits, or a date-time"
-        ) from None
-    if day.year < validation.FIRST_YEAR:
-        raise validation.Refused(f"must not be before {validation.FIRST_YEAR}-01-01T00:00:00Z")
-    return validation.instant(int(datetime.combine(day, time(), zone).timestamp()))
+    """A date or an instant in any form the write API reads too (`validation.instant`)."""
+    if isinstance(value, bool) or not isinstance(value, int | str):
+        raise ValueError(f"must be {validation.INSTANT_FORMS}")
+    return validation.instant(value, zone)
 
 
 def parse_marks(value: Any, _zone: tzinfo) -> str:
