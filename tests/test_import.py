@@ -329,6 +329,42 @@ def test_a_learner_the_import_creates_deactivated_brings_their_history(
     assert dump(db) == after
 
 
+def test_a_completion_on_a_day_before_its_enrolment_is_a_bad_row(db: Store, tmp_path: Path) -> None:
+    """The day is the organisation's (here Asia/Kolkata, UTC+05:30), as in the API's rule for an
+    admin's completion; on the enrolment's own day any time is accepted."""
+    course, _, (entity,) = builders.course(db.engine, 1)
+    for learner in (7401, 7402):
+        builders.learner(db.engine, learner_id=learner)
+    enrolments = tmp_path / "enrolments.csv"
+    enrolments.write_text(
+        "learner_id,course_id,enrolled_at\n"
+        f"7401,{course},2024-01-10T00:30:00Z\n"  # 06:00 on 10 January in Kolkata
+        f"7402,{course},2024-01-09T19:30:00Z\n"  # 01:00 on 10 January in Kolkata
+    )
+    completions = tmp_path / "completions.csv"
+    completions.write_text(
+        "learner_id,entity_id,completed_at\n"
+        f"7401,{entity},2024-01-09T23:00:00Z\n"  # 04:30 on 10 January: the same day
+        f"7402,{entity},2024-01-09T18:00:00Z\n"  # 23:30 on 9 January: the day before
+    )
+    env = {"LMS_PROGRESS_DATABASE_URL": db.url, "LMS_PROGRESS_TIMEZONE": "Asia/Kolkata"}
+    before = dump(db)
+    result = runner.invoke(cli, ["import", str(enrolments), str(completions)], env=env)
+    assert result.exit_code == 1, result.output
+    out = " ".join(result.output.split())
+    assert (
+        f"{completions}:3: completed_at (09-Jan-2024) is on a day before learner 7402's "
+        f"enrolment in course {course} (10-Jan-2024)"
+    ) in out, out
+    assert "1 bad rows" in out
+    assert dump(db) == before
+    completions.write_text(
+        f"learner_id,entity_id,completed_at\n7401,{entity},2024-01-09T23:00:00Z\n"
+    )
+    accepted = runner.invoke(cli, ["import", str(enrolments), str(completions)], env=env)
+    assert accepted.exit_code == 0, accepted.output
+
+
 def test_kind_from_option_and_file_names(db: Store, tmp_path: Path) -> None:
     odd = tmp_path / "people.csv"
     odd.write_text(LEARNERS)

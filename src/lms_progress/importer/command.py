@@ -82,10 +82,11 @@ def import_files(
         )
     settings = settings_for(db)
     with _store_errors(), _store(settings, check) as engine:
-        zone = ZoneInfo(settings.timezone or organisation_timezone(engine))
         total = sum(source.size or 0 for source in sources)
         with _progress(total, "importing") as advance:
-            report = import_sources(engine, sources, zone=zone, progress=advance, dry_run=check)
+            report = import_sources(
+                engine, sources, zone=_zone(settings, engine), progress=advance, dry_run=check
+            )
     _print(report, check)
 
 
@@ -104,12 +105,14 @@ def import_oulad(
 ) -> None:
     """Load the Open University Learning Analytics Dataset (CC BY 4.0; Kuzilek, Hlosta and
     Zdrahal, Scientific Data 4, 170171, 2017) into the store. Mapping: docs/import.md."""
+    settings = settings_for(db)
     with (
         _store_errors(),
-        _store(settings_for(db), check) as engine,
+        _store(settings, check) as engine,
         _progress(oulad_bytes(directory), "loading OULAD") as advance,
     ):
-        report = load_oulad(engine, directory, progress=advance, dry_run=check)
+        zone = _zone(settings, engine)
+        report = load_oulad(engine, directory, zone=zone, progress=advance, dry_run=check)
     _print(report, check)
 
 
@@ -120,6 +123,11 @@ def _store(settings: Settings, check: bool) -> Iterator[Engine]:
             yield engine
     else:
         yield open_store(settings)
+
+
+def _zone(settings: Settings, engine: Engine) -> ZoneInfo:
+    """The organisation's time zone: the setting, else the store's."""
+    return ZoneInfo(settings.timezone or organisation_timezone(engine))
 
 
 @contextmanager

@@ -18,6 +18,7 @@ import time
 from collections.abc import Callable, Iterable, Iterator
 from contextlib import AbstractContextManager, contextmanager
 from dataclasses import dataclass, field
+from datetime import UTC, tzinfo
 from decimal import Decimal
 from functools import partial
 from typing import IO, Any
@@ -29,6 +30,7 @@ from lms_progress.ids import new_id
 from lms_progress.importer.reader import BadRow, read_rows
 from lms_progress.importer.records import KINDS, Kind
 from lms_progress.importer.recount import recount
+from lms_progress.progress.rules import format_date, local_date
 
 log = logging.getLogger(__name__)
 
@@ -93,9 +95,11 @@ class Report:
 class Loader:
     """One import inside the caller's transaction on `connection`."""
 
-    def __init__(self, connection: Connection, *, now: int) -> None:
+    def __init__(self, connection: Connection, *, now: int, zone: tzinfo = UTC) -> None:
         self.connection = connection
         self.now = now
+        # The organisation's time zone: the calendar on which a completion's day is compared.
+        self.zone = zone
         self.sqlite = connection.dialect.name == "sqlite"
         self.cursor = connection.connection.dbapi_connection.cursor()  # type: ignore[union-attr]
         self.report = Report()
@@ -195,9 +199,12 @@ class Loader:
 
     def _reject(self, kind: str, query: str, reason: Callable[[tuple[Any, ...]], str]) -> None:
         """Mark bad the staged rows that `query` returns as (seq, src, line, *details)."""
-        rows = self._all(query)
-        for row in rows:
-            self.report.bad(row[1], row[2], reason(row[3:]))
+        self._mark_bad(kind, [(*row[:3], reason(row[3:])) for row in self._all(query)])
+
+    def _mark_bad(self, kind: str, rows: list[tuple[int, int, int, str]]) -> None:
+        """Report the staged rows (seq, src, line, reason) and mark them bad."""
+        for _seq, src, line, reason in rows:
+            self.report.bad(src, line, reason)
         if rows:
             self.cursor.executemany(
                 self._sql(f"UPDATE import_{kind} SET bad = TRUE WHERE seq = ?"),
@@ -523,6 +530,7 @@ class Loader:
             ),
         )
         self._score_within_maximum()
+        self._not_before_enrolment_day()
         count = self.report.counts["completions"]
         good = self._all("SELECT COUNT(*) FROM import_completions WHERE bad = FALSE")[0][0]
         # The first completion of an entity in an enrolment is kept: later ones, in the store or
@@ -550,18 +558,42 @@ class Loader:
             "WHERE s.bad = FALSE AND s.score IS NOT NULL AND en.max_marks IS NOT NULL "
             f"AND CAST(s.score AS {real}) >= CAST(en.max_marks AS {real}) * 0.999999"
         )
-        over = [row for row in rows if Decimal(row[3]) > Decimal(row[4])]
-        for _seq, src, line, score, maximum, entity in over:
-            self.report.bad(
-                src,
-                line,
-                f"score {score} is above the maximum marks of entity {entity} ({maximum})",
-            )
-        if over:
-            self.cursor.executemany(
-                self._sql("UPDATE import_completions SET bad = TRUE WHERE seq = ?"),
-                [(row[0],) for row in over],
-            )
+        self._mark_bad(
+            "completions",
+            [
+                (
+                    seq,
+                    src,
+                    line,
+                    f"score {score} is above the maximum marks of entity {entity} ({maximum})",
+                )
+                for seq, src, line, score, maximum, entity in rows
+                if Decimal(score) > Decimal(maximum)
+            ],
+        )
+
+    def _not_before_enrolment_day(self) -> None:
+        """A completion is not dated on a day (in the organisation's zone) before its enrolment's,
+        as in the API: the row would read completed before enrolled. SQL finds the candidates
+        (before the enrolment's instant), the zone's calendar decides. A completion stored
+        already is present, whatever its date."""
+        rows = self._all(
+            "SELECT s.seq, s.src, s.line, s.completed_at, e.enrolled_at, s.learner_id, "
+            "e.course_id FROM import_completions s JOIN enrolments e ON e.id = s.enrolment_id "
+            "WHERE s.bad = FALSE AND s.completed_at < e.enrolled_at AND NOT EXISTS (SELECT 1 "
+            "FROM entity_completions c WHERE c.enrolment_id = s.enrolment_id "
+            "AND c.entity_id = s.entity_id)"
+        )
+        early = []
+        for seq, src, line, completed_at, enrolled_at, learner, course in rows:
+            done, enrolled = local_date(completed_at, self.zone), local_date(enrolled_at, self.zone)
+            if done < enrolled:
+                reason = (
+                    f"completed_at ({format_date(done)}) is on a day before learner {learner}'s "
+                    f"enrolment in course {course} ({format_date(enrolled)})"
+                )
+                early.append((seq, src, line, reason))
+        self._mark_bad("completions", early)
 
     def _merge_evaluations(self, _kind: Kind) -> None:
         enrolment = self._enrolment_of(
@@ -645,10 +677,11 @@ def run(
     stage: Callable[[Loader], None],
     *,
     now: int | None = None,
+    zone: tzinfo = UTC,
     dry_run: bool = False,
 ) -> Report:
     """One import in one transaction: `stage` fills the loader, then every row is checked and
-    merged. Committed only when no row is bad (and not a dry run).
+    merged; `zone` is the organisation's. Committed only when no row is bad (and not a dry run).
 
     Every value is checked before it reaches the store, so the store should refuse nothing; if it
     does all the same (a constraint we do not check, a concurrent write), the import is rolled back
@@ -657,7 +690,7 @@ def run(
     loader: Loader | None = None
     try:
         with bulk_connection(engine) as connection, connection.begin() as transaction:
-            loader = Loader(connection, now=int(time.time()) if now is None else now)
+            loader = Loader(connection, now=int(time.time()) if now is None else now, zone=zone)
             stage(loader)
             loader.merge()
             report = loader.report
@@ -706,7 +739,7 @@ def import_sources(
     engine: Engine,
     sources: list[Source],
     *,
-    zone: Any,
+    zone: tzinfo,
     now: int | None = None,
     progress: Progress | None = None,
     dry_run: bool = False,
@@ -730,7 +763,7 @@ def import_sources(
                 loader.stage(source.kind, src, rows, ticks)
                 ticks()
 
-    return run(engine, stage, now=now, dry_run=dry_run)
+    return run(engine, stage, now=now, zone=zone, dry_run=dry_run)
 
 
 def _ticker(stream: IO[bytes], progress: Progress | None) -> Callable[[], None]:

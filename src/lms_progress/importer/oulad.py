@@ -17,7 +17,7 @@ from __future__ import annotations
 import csv
 from collections.abc import Iterator
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from datetime import UTC, datetime, tzinfo
 from decimal import Decimal, InvalidOperation
 from operator import itemgetter
 from pathlib import Path
@@ -93,7 +93,10 @@ class _Tally:
     results_without_any_date: int = 0
     banked: int = 0
     results_of_ended: int = 0
+    results_before_registration: int = 0
     ended: set[tuple[int, int]] = field(default_factory=set)  # (learner, batch)
+    # (learner, batch) -> when the (latest) enrolment there begins
+    enrolled: dict[tuple[int, int], int] = field(default_factory=dict)
 
 
 class OuladFiles:
@@ -298,6 +301,8 @@ class OuladFiles:
                         self.tally.replaced += 1
                 if ended is not None:
                     self.tally.ended.add((learner, presentation.batch_id))
+                key = (learner, presentation.batch_id)
+                self.tally.enrolled[key] = max(enrolled, self.tally.enrolled.get(key, enrolled))
                 rows.append(
                     (
                         line,
@@ -324,7 +329,7 @@ class OuladFiles:
         assessments = {
             str(k): (k, p.start, p.batch_id, due) for k, (p, due) in self.assessments.items()
         }
-        ended = self.tally.ended
+        ended, enrolled = self.tally.ended, self.tally.enrolled
 
         def completions() -> Iterator[Staged]:
             tally = self.tally
@@ -367,7 +372,14 @@ class OuladFiles:
                     tally.banked += 1
                 if (learner, batch) in ended:
                     tally.results_of_ended += 1
-                yield line, (learner, entity, start + day * DAY, marks)
+                at = start + day * DAY
+                # A completion may not be dated before its enrolment's day (banked results are
+                # submitted before the registration): it counts from the enrolment day.
+                registered = enrolled.get((learner, batch))
+                if registered is not None and at < registered:
+                    tally.results_before_registration += 1
+                    at = registered
+                yield line, (learner, entity, at, marks)
 
         self.loader.stage(COMPLETIONS, src, completions())
 
@@ -389,7 +401,10 @@ class OuladFiles:
                 f"assessment's date; {t.results_without_any_date} of them had no date at all "
                 "and were left out.",
                 f"{t.banked} banked results (carried over from an earlier presentation): "
-                "completions on their submission day, like the others.",
+                "completions like the others.",
+                f"{t.results_before_registration} results submitted before the student's "
+                "registration (banked ones): completed on the enrolment day, as a completion "
+                "may not be dated before its enrolment's day.",
                 f"{t.results_of_ended} results belong to enrolments that ended: kept with "
                 "them, not counted in any listed progress.",
             ]
@@ -408,15 +423,17 @@ def load_oulad(
     directory: Path,
     *,
     now: int | None = None,
+    zone: tzinfo = UTC,
     progress: Progress | None = None,
     dry_run: bool = False,
 ) -> Report:
-    """Load the OULAD files of `directory` in one transaction (all or nothing, idempotent)."""
+    """Load the OULAD files of `directory` in one transaction (all or nothing, idempotent);
+    `zone` is the organisation's."""
 
     def stage(loader: Loader) -> None:
         OuladFiles(directory, loader, progress).stage()
 
-    return run(engine, stage, now=now, dry_run=dry_run)
+    return run(engine, stage, now=now, zone=zone, dry_run=dry_run)
 
 
 def oulad_bytes(directory: Path) -> int:
