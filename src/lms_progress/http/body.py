@@ -102,9 +102,14 @@ def _require_object(value: object, name: str) -> dict[str, Any]:
 
 def _json(raw: bytes, what: str) -> object:
     try:
-        return exact_json.loads(raw)
+        return exact_json.loads(raw, unique_keys=True)
     except exact_json.NotJson as exc:
         raise ApiError(ErrorCode.MALFORMED_BODY, f"{what} is not valid JSON: {exc}") from None
+    except exact_json.RepeatedKey as exc:
+        # Like a data object given twice: which of the values was meant cannot be known.
+        raise ApiError(
+            ErrorCode.INVALID_PARAMETER, f'{what} gives "{exc.key}" more than once'
+        ) from None
 
 
 def documented(name: str, fields: dict[str, Any], required: tuple[str, ...] = ()) -> dict[str, Any]:
