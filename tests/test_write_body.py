@@ -186,3 +186,26 @@ def test_a_repeated_key_in_the_query_or_a_form_is_refused_naming_it(
     response = client.post("/api/v1/courses", headers=auth, **sent)  # type: ignore[arg-type]
     refused_naming(response, 'courseData gives "name" more than once')
     assert dump(engine) == before
+
+
+@pytest.mark.parametrize(
+    ("body", "others"),
+    [
+        ({"courseData": {"name": "T", "type": 1}, "name": "x"}, "name"),
+        ({"courseData": json.dumps(COURSE), "type": 1, "aboutCourse": "a"}, "aboutCourse, type"),
+        ({**COURSE, "courseData": {}}, "name, type"),
+    ],
+)
+def test_the_wrapper_with_other_keys_beside_it_is_refused(
+    client: TestClient, engine: Engine, body: dict[str, object], others: str
+) -> None:
+    # Read as the object itself, {"courseData": {...}, "name": "x"} lost the wrapped fields.
+    auth = headers(engine, Operation.CREATE)
+    before = dump(engine)
+    response = client.post("/api/v1/courses", json=body, headers=auth)
+    refused_naming(
+        response,
+        f"The request body has keys beside courseData ({others}): "
+        "send courseData alone, or the object itself without courseData",
+    )
+    assert dump(engine) == before

@@ -84,10 +84,18 @@ def _from_body(request: Request, body: bytes, name: str) -> dict[str, Any] | Non
     if not isinstance(parsed, dict):
         raise ApiError(ErrorCode.MALFORMED_BODY, "The request body must be a JSON object")
     # {"courseData": {...}} (or the object as a JSON string), else the body is the object itself.
-    if set(parsed) == {name}:
-        inner = parsed[name]
-        return _object(inner, name) if isinstance(inner, str) else _require_object(inner, name)
-    return parsed
+    if name not in parsed:
+        return parsed
+    if len(parsed) > 1:
+        # Fields beside the wrapper: meant inside it, or a mix-up? Guessing would lose data.
+        others = ", ".join(sorted(key for key in parsed if key != name))
+        raise ApiError(
+            ErrorCode.INVALID_PARAMETER,
+            f"The request body has keys beside {name} ({others}): "
+            f"send {name} alone, or the object itself without {name}",
+        )
+    inner = parsed[name]
+    return _object(inner, name) if isinstance(inner, str) else _require_object(inner, name)
 
 
 def _object(text: str, name: str) -> dict[str, Any]:
