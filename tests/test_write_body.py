@@ -209,3 +209,31 @@ def test_the_wrapper_with_other_keys_beside_it_is_refused(
         "send courseData alone, or the object itself without courseData",
     )
     assert dump(engine) == before
+
+
+@pytest.mark.parametrize("bad", ["%FF", "%ED%A0%80", "%C3"])
+@pytest.mark.parametrize("source", ["query", "form"])
+def test_percent_encoded_bytes_that_are_not_utf8_are_refused(
+    client: TestClient, engine: Engine, bad: str, source: str
+) -> None:
+    # URL decoding replaced them with U+FFFD, stored as the course's name.
+    auth = headers(engine, Operation.CREATE)
+    before = dump(engine)
+    encoded = f"courseData=%7B%22name%22%3A%22{bad}%22%2C%22type%22%3A1%7D"
+    if source == "query":
+        response = client.post(f"/api/v1/courses?{encoded}", headers=auth)
+    else:
+        form = {**auth, "content-type": "application/x-www-form-urlencoded"}
+        response = client.post("/api/v1/courses", content=encoded.encode(), headers=form)
+    assert response.status_code == 400, response.text
+    assert response.json()["code"] == 7203
+    assert response.json()["message"] == "courseData is not UTF-8"
+    assert dump(engine) == before
+
+
+def test_percent_encoded_utf8_is_read(client: TestClient, engine: Engine) -> None:
+    auth = headers(engine, Operation.CREATE)
+    encoded = "courseData=%7B%22name%22%3A%22%C3%BC+%E5%AD%A6%22%2C%22type%22%3A1%7D"
+    response = client.post(f"/api/v1/courses?{encoded}", headers=auth)
+    assert response.status_code == 200, response.text
+    assert stored(engine, response.json()["courseId"]) == ("ü 学", 1)
