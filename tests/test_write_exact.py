@@ -76,6 +76,7 @@ def refused(response: Any, status: int, code: int) -> str:
 
 BIG = "123456789012345678901234567890"
 BIGGER = "123456789012345678901234567891"
+SMALLEST = "0.000000000000000000000000000001"
 
 
 @pytest.mark.parametrize(
@@ -85,6 +86,9 @@ BIGGER = "123456789012345678901234567891"
         (BIG, BIGGER, (BIG, BIGGER)),
         ("99.99999999999999999", "100.0", ("99.99999999999999999", "100")),
         ('"87.50"', "1e2", ("87.5", "100")),
+        # The smallest mark kept, as text too: 32 characters, the width of the column.
+        (f'"{SMALLEST}"', '"1"', (SMALLEST, "1")),
+        (SMALLEST, '"1.0000000000000000000000000000"', (SMALLEST, "1")),
     ],
 )
 def test_evaluation_marks_read_back_exactly(
@@ -171,6 +175,9 @@ ASSIGNMENTS = f"{B1}/modules/{B1_MODULE}/assignments"
         ("1.2345678901234567e-20", "more digits than can be kept exactly"),
         ('"abc"', "must be a number >= 0"),
         ("-1", "must be a number >= 0"),
+        ('"1_000"', "must be a number >= 0 in plain decimal digits"),
+        ('" 5 "', "must be a number >= 0 in plain decimal digits"),
+        ('"+5"', "must be a number >= 0 in plain decimal digits"),
     ],
 )
 def test_refused_marks_say_why(client: TestClient, world: Engine, marks: str, says: str) -> None:

@@ -148,7 +148,9 @@ CASES: dict[str, list[Case]] = {
         c("marks infinite", 400, 7201, maximumMarks="Infinity"),
         c("marks overflowing", 400, 7201, maximumMarks="1e100000000"),
         c("marks a million digits", 400, 7201, maximumMarks="1e999999"),
-        c("marks too long", 422, 7220, maximumMarks="0.000000000000000000000000000001"),
+        c("marks too long", 422, 7220, maximumMarks="0.0000000000000000000000000000010"),
+        c("marks with an underscore", 400, 7201, maximumMarks="1_000"),
+        c("marks padded", 400, 7201, maximumMarks=" 5"),
         c("marks too precise", 400, 7201, maximumMarks=1.2345678901234567e-20),
     ],
     "create session in batch": [

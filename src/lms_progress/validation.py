@@ -13,13 +13,15 @@ from datetime import date
 from decimal import Decimal
 
 from lms_progress.ids import MAX_ID
-from lms_progress.progress.rules import canonical_marks
+from lms_progress.progress.rules import MARKS_DIGITS, canonical_marks
 
 NAME_MAX = 250  # names of learners, courses, batches, modules and entities
 TEXT_MAX = 10_000  # descriptions
 URL_MAX = 2_000
 EMAIL_MAX = 320  # also the width of learners.email
-MARKS_TEXT_MAX = 30  # marks written as text, before they are made canonical (32 stored)
+# Marks written as text, before they are made canonical: as wide as the column, so that every
+# mark it can keep ("0.000000000000000000000000000001") can be written as text too.
+MARKS_TEXT_MAX = MARKS_DIGITS
 CAPACITY_MAX = 1_000_000
 POSITION_MAX = 2**31 - 1  # an INTEGER column
 FIRST_YEAR = 1970  # instants are epoch seconds, never negative
