@@ -11,12 +11,15 @@ from starlette.testclient import TestClient
 
 from lms_progress.auth.tokens import Operation
 from lms_progress.catalog import repository as catalog
+from lms_progress.learning import repository as learning
 from lms_progress.store.schema import entity_completions
 from tests.writes_support import (
     ADA,
     B1,
     B1_MODULE,
     BLENDED,
+    BOB,
+    ENROLLED,
     SELF_PACED,
     SP,
     SP_MODULE,
@@ -137,6 +140,28 @@ def test_a_score_above_the_maximum_marks_is_refused(
     assert dump(world) == before
     # The maximum itself is a score.
     ok = send(client, world, "POST", path, '{"completionData": {"score": 10}}')
+    assert ok.status_code == 200, ok.text
+
+
+def test_the_maximum_marks_cannot_go_below_a_recorded_score(
+    client: TestClient, world: Engine
+) -> None:
+    with world.begin() as c:
+        learning.enrol(c, learner_id=BOB, course_id=SELF_PACED, enrolled_at=ENROLLED)
+    for learner, score in ((ADA, "10"), (BOB, "9.5")):
+        path = f"/api/v1/learners/{learner}/entities/{MARKED}/completion"
+        answer = send(client, world, "POST", path, f'{{"completionData": {{"score": {score}}}}}')
+        assert answer.status_code == 200, answer.text
+    path = f"{SP}/modules/{SP_MODULE}/assignments/{MARKED}"
+    before = dump(world)
+    # Compared as numbers: as text, "9.5" is the highest and 9.75 would pass.
+    raw = '{"assignmentData": {"maximumMarks": 9.75, "name": "Renamed"}}'
+    message = refused(send(client, world, "PATCH", path, raw), 422, 7221)
+    assert message == (
+        "maximum marks 9.75 are below a score already recorded for entity 1301 (the highest is 10)"
+    )
+    assert dump(world) == before
+    ok = send(client, world, "PATCH", path, '{"assignmentData": {"maximumMarks": "10.0"}}')
     assert ok.status_code == 200, ok.text
 
 
