@@ -9,9 +9,11 @@ import pytest
 from sqlalchemy import Engine, select
 from starlette.testclient import TestClient
 
+from lms_progress.app import create_app
 from lms_progress.auth.tokens import Operation
 from lms_progress.catalog import repository as catalog
 from lms_progress.learning import repository as learning
+from lms_progress.settings import Settings
 from lms_progress.store.schema import entity_completions
 from tests.writes_support import (
     ADA,
@@ -35,6 +37,10 @@ COMPLETE = f"{SP}/learners/{ADA}/complete"
 
 @pytest.fixture
 def world(engine: Engine) -> Engine:
+    return build_marked_world(engine)
+
+
+def build_marked_world(engine: Engine) -> Engine:
     build_world(engine)
     with engine.begin() as c:
         catalog.create_entity(
@@ -165,27 +171,61 @@ def test_the_maximum_marks_cannot_go_below_a_recorded_score(
     assert ok.status_code == 200, ok.text
 
 
+START = f"{SP}/learners/{ADA}/start"
+COMPLETION = f"/api/v1/learners/{ADA}/entities/{MARKED}/completion"
+# The call, its data object, the instant's key, and what the refusal calls it.
+DATED = {
+    "start": (START, "enrolmentData", "startedAt", "start"),
+    "entity completion": (COMPLETION, "completionData", "completedAt", "completion"),
+    "admin completion": (COMPLETE, "enrolmentData", "completedAt", "completion"),
+}
+
+
 @pytest.mark.parametrize(
-    "completed_at", ["2024-01-09T23:59:59Z", "09-01-2024", "2023-06-01T10:00:00+05:30"]
+    ("given", "day"),
+    [
+        ("2024-01-09T23:59:59Z", "09-Jan-2024"),
+        ("09-01-2024", "09-Jan-2024"),
+        ("2023-06-01T10:00:00+05:30", "01-Jun-2023"),
+    ],
 )
-def test_an_admin_completion_before_the_enrolment_is_refused(
-    client: TestClient, world: Engine, completed_at: str
+@pytest.mark.parametrize("call", list(DATED))
+def test_a_start_or_completion_on_a_day_before_the_enrolment_is_refused(
+    client: TestClient, world: Engine, call: str, given: str, day: str
 ) -> None:
-    # Ada was enrolled on 10 Jan 2024 (tests/writes_support.py).
+    # Ada was enrolled on 10 Jan 2024 at noon UTC: a start or an entity completion before that
+    # day was stored, and the row read started or completed before enrolled.
+    path, name, key, what = DATED[call]
     before = dump(world)
-    raw = f'{{"enrolmentData": {{"completedAt": "{completed_at}"}}}}'
-    message = refused(send(client, world, "POST", COMPLETE, raw), 422, 7221)
-    assert "10-Jan-2024" in message, message
+    raw = f'{{"{name}": {{"{key}": "{given}"}}}}'
+    message = refused(send(client, world, "POST", path, raw), 422, 7221)
+    assert message == f"the {what} ({day}) must not be before the enrolment (10-Jan-2024)"
     assert dump(world) == before
 
 
-def test_an_admin_completion_on_the_enrolment_day_is_accepted(
-    client: TestClient, world: Engine
+@pytest.mark.parametrize("call", list(DATED))
+def test_a_start_or_completion_on_the_enrolment_day_is_accepted(
+    client: TestClient, world: Engine, call: str
 ) -> None:
     # The day form is the start of the day, earlier than the enrolment's time that day.
-    raw = '{"enrolmentData": {"completedAt": "10-01-2024"}}'
-    response = send(client, world, "POST", COMPLETE, raw)
+    path, name, key, _ = DATED[call]
+    response = send(client, world, "POST", path, f'{{"{name}": {{"{key}": "10-01-2024"}}}}')
     assert response.status_code == 200, response.text
+
+
+@pytest.mark.parametrize("call", list(DATED))
+def test_the_day_before_the_enrolment_is_the_organisations(settings: Settings, call: str) -> None:
+    # At +14:00 Ada's enrolment (10 Jan, 12:00 UTC) is on 11 Jan, and 10 Jan 23:00 is before it.
+    app = create_app(settings.model_copy(update={"timezone": "Pacific/Kiritimati"}))
+    try:
+        engine = build_marked_world(app.state.ctx.engine)
+        path, name, key, what = DATED[call]
+        with TestClient(app) as client:
+            raw = f'{{"{name}": {{"{key}": "2024-01-10T09:00:00Z"}}}}'
+            message = refused(send(client, engine, "POST", path, raw), 422, 7221)
+        assert message == f"the {what} (10-Jan-2024) must not be before the enrolment (11-Jan-2024)"
+    finally:
+        app.state.ctx.engine.dispose()
 
 
 ASSIGNMENTS = f"{B1}/modules/{B1_MODULE}/assignments"

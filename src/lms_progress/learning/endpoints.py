@@ -180,7 +180,10 @@ async def start(request: Request, _principal: UpdateAccess) -> Response:
     f = await _fields(request, "enrolmentData", required=False)
     at = not_in_future(ctx, f.instant("startedAt"), "enrolmentData.startedAt")
     await transact(
-        ctx, lambda c: learning.start(c, learner_id=learner_id, course_id=course_id, at=at)
+        ctx,
+        lambda c: learning.start(
+            c, learner_id=learner_id, course_id=course_id, at=at, zone=ctx.zone
+        ),
     )
     return success({"courseId": course_id, "learnerId": learner_id}, "started")
 
@@ -249,7 +252,7 @@ async def complete_entity(request: Request, _principal: CreateAccess) -> Respons
 
     def work(c: Connection) -> bool:
         return learning.complete_entity(
-            c, learner_id=learner_id, entity_id=entity_id, at=at, score=score
+            c, learner_id=learner_id, entity_id=entity_id, at=at, score=score, zone=ctx.zone
         )
 
     recorded = await transact(ctx, work)
