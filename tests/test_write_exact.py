@@ -304,3 +304,27 @@ def test_the_query_string_form_reads_numbers_exactly_too(client: TestClient, wor
     data = '{"name": "Essay", "maximumMarks": 1e308}'
     response = client.post(ASSIGNMENTS, params={"assignmentData": data}, headers=auth)
     assert "is too large" in refused(response, 400, 7201)
+
+
+@pytest.mark.parametrize(
+    ("key", "value", "says"),
+    [
+        ("email", "ada.example.org", "must be an e-mail address (name@example.com)"),
+        ("imageURL", "javascript:alert(1)", "must be an http or https URL"),
+    ],
+)
+def test_a_learners_email_and_image_must_look_like_them(
+    client: TestClient, world: Engine, key: str, value: str, says: str
+) -> None:
+    raw = f'{{"learnerData": {{"name": "Cy", "{key}": "{value}"}}}}'
+    message = refused(send(client, world, "POST", "/api/v1/learners", raw), 400, 7201)
+    assert message == f"learnerData.{key} {says}"
+
+
+def test_an_empty_image_url_still_means_none(client: TestClient, world: Engine) -> None:
+    path = f"/api/v1/learners/{ADA}"
+    for image in ("https://example.org/ada.png", ""):
+        raw = f'{{"learnerData": {{"imageURL": "{image}"}}}}'
+        assert send(client, world, "PATCH", path, raw).status_code == 200
+    response = client.get(f"{path}/course-progress", headers=headers(world, Operation.READ))
+    assert response.json()["learnerImageURL"] == ""

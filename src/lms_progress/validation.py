@@ -9,8 +9,10 @@ against one that is not allowed at all (400 / 7201).
 
 from __future__ import annotations
 
+import re
 from datetime import date
 from decimal import Decimal
+from urllib.parse import urlsplit
 
 from lms_progress.ids import MAX_ID
 from lms_progress.progress.rules import MARKS_DIGITS, canonical_marks
@@ -49,6 +51,44 @@ def text(value: str, max_length: int = NAME_MAX, *, blank: bool = False) -> str:
         value.encode("utf-8")
     except UnicodeEncodeError:
         raise Refused("is not valid Unicode") from None
+    return value
+
+
+# No spaces or control characters anywhere; for an address, one @ with something on each side.
+_EMAIL = re.compile(r"[^@\s\x00-\x1f\x7f]+@[^@\s\x00-\x1f\x7f]+")
+_NO_SPACE = re.compile(r"[^\s\x00-\x1f\x7f]+")
+
+
+def email(value: object) -> str:
+    """A learner's e-mail address: text of at most EMAIL_MAX characters that looks like one.
+    Lightly checked (one @, something each side of it, no spaces): no mail is sent."""
+    address = text(_string(value), EMAIL_MAX)
+    if _EMAIL.fullmatch(address) is None:
+        raise Refused("must be an e-mail address (name@example.com)")
+    return address
+
+
+def image_url(value: object) -> str:
+    """A learner's image: an http or https URL of at most URL_MAX characters, or "" for none.
+    Other schemes (javascript:, data:, file:) are refused: pages show this URL to people."""
+    url = text(_string(value), URL_MAX, blank=True)
+    if url and (_NO_SPACE.fullmatch(url) is None or not _is_web_url(url)):
+        raise Refused("must be an http or https URL")
+    return url
+
+
+def _is_web_url(url: str) -> bool:
+    try:
+        parts = urlsplit(url)
+    except ValueError:  # e.g. an unclosed IPv6 bracket
+        return False
+    return parts.scheme.lower() in ("http", "https") and bool(parts.netloc)
+
+
+def _string(value: object) -> str:
+    # The API has refused other JSON types already (7204); an import's JSON Lines row has not.
+    if not isinstance(value, str):
+        raise Refused("must be text")
     return value
 
 
