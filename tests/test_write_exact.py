@@ -19,11 +19,14 @@ from tests.writes_support import (
     ADA,
     B1,
     B1_MODULE,
+    BATCH_2,
     BLENDED,
     BOB,
+    BY_NAME,
     ENROLLED,
     SELF_PACED,
     SP,
+    SP_FILE,
     SP_MODULE,
     build_world,
     dump,
@@ -328,3 +331,24 @@ def test_an_empty_image_url_still_means_none(client: TestClient, world: Engine) 
         assert send(client, world, "PATCH", path, raw).status_code == 200
     response = client.get(f"{path}/course-progress", headers=headers(world, Operation.READ))
     assert response.json()["learnerImageURL"] == ""
+
+
+@pytest.mark.parametrize(
+    ("call", "taken", "what"),
+    [
+        ("create course", SELF_PACED, "course"),
+        ("create batch", BATCH_2, "batch"),
+        ("create module", SP_MODULE, "module"),
+        ("create file", SP_FILE, "entity"),
+        ("create learner", ADA, "learner"),
+    ],
+)
+def test_a_duplicate_id_is_named_by_its_kind(
+    client: TestClient, world: Engine, call: str, taken: int, what: str
+) -> None:
+    # The table's name less its last letter gave "entitie 1201" and "batche 2102".
+    create = BY_NAME[call]
+    response = create.send(
+        client, headers(world, Operation.ALL), data={**create.data, "id": str(taken)}
+    )
+    assert refused(response, 409, 7303) == f"{what} {taken} already exists"

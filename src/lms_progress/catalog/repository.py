@@ -33,6 +33,7 @@ def create_course(
     return insert_new(
         connection,
         courses,
+        "course",
         {
             "id": course_id,
             "name": name,
@@ -62,6 +63,7 @@ def create_batch(
     return insert_new(
         connection,
         batches,
+        "batch",
         {
             "id": batch_id,
             "course_id": course_id,
@@ -98,6 +100,7 @@ def create_module(
     return insert_new(
         connection,
         modules,
+        "module",
         {
             "id": module_id,
             "course_id": course_id,
@@ -137,6 +140,7 @@ def create_entity(
     new = insert_new(
         connection,
         entities,
+        "entity",
         {
             "id": entity_id,
             "module_id": module_id,

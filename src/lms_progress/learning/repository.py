@@ -35,6 +35,7 @@ def create_learner(
     return insert_new(
         connection,
         learners,
+        "learner",
         {
             "id": learner_id,
             "name": name,
