@@ -352,3 +352,23 @@ def test_a_duplicate_id_is_named_by_its_kind(
         client, headers(world, Operation.ALL), data={**create.data, "id": str(taken)}
     )
     assert refused(response, 409, 7303) == f"{what} {taken} already exists"
+
+
+@pytest.mark.parametrize(
+    ("method", "path", "data", "says"),
+    [
+        ("PATCH", f"files/{MARKED}", '{"fileData": {"name": "x"}}', "an assignment, not a file"),
+        ("PATCH", f"sessions/{SP_FILE}", '{"sessionData": {"name": "x"}}', "a file, not a session"),
+        ("POST", f"offlineTests/{SP_FILE}/unpublish", "", "a file, not an offline test"),
+        ("DELETE", f"links/{MARKED}", "", "an assignment, not a link"),
+    ],
+)
+def test_an_entity_reached_through_another_collection_says_what_it_is(
+    client: TestClient, world: Engine, method: str, path: str, data: str, says: str
+) -> None:
+    # "entity 1201 not found in module 1101" read as if it were not there at all.
+    before = dump(world)
+    response = send(client, world, method, f"{SP}/modules/{SP_MODULE}/{path}", data)
+    entity = path.split("/")[1]
+    assert refused(response, 404, 7301) == f"entity {entity} is {says}"
+    assert dump(world) == before

@@ -17,6 +17,19 @@ from lms_progress.store.writes import insert_new, require_row
 
 BLENDED = 2
 SESSION = 5
+# Zoho's entityType codes 0-9, as a message names them.
+ENTITY_TYPES = (
+    "offline test",
+    "online test",
+    "assignment",
+    "file",
+    "content item",
+    "session",
+    "link",
+    "pre-learning test",
+    "post-learning test",
+    "feedback form",
+)
 
 
 def create_course(
@@ -280,13 +293,20 @@ def require_entity_in(
 ) -> Any:
     """A live (not deleted) entity of that module, of that type when given; otherwise 404."""
     entity = require_row(connection, entities, entity_id, "entity")
-    if (
-        entity.deleted
-        or entity.module_id != module_id
-        or (entity_type is not None and entity.entity_type != entity_type)
-    ):
+    if entity.deleted or entity.module_id != module_id:
         raise ApiError(ErrorCode.NOT_FOUND, f"entity {entity_id} not found in module {module_id}")
+    if entity_type is not None and entity.entity_type != entity_type:
+        # Reached through another collection's path (.../sessions/{id} for an offline test).
+        raise ApiError(
+            ErrorCode.NOT_FOUND,
+            f"entity {entity_id} is {_a(ENTITY_TYPES[entity.entity_type])}, "
+            f"not {_a(ENTITY_TYPES[entity_type])}",
+        )
     return entity
+
+
+def _a(noun: str) -> str:
+    return f"{'an' if noun[0] in 'aeiou' else 'a'} {noun}"
 
 
 def update_entity(
