@@ -372,3 +372,23 @@ def test_an_entity_reached_through_another_collection_says_what_it_is(
     entity = path.split("/")[1]
     assert refused(response, 404, 7301) == f"entity {entity} is {says}"
     assert dump(world) == before
+
+
+@pytest.mark.parametrize(
+    ("call", "first", "again"),
+    [
+        ("start", "started", "already started"),
+        ("admin completion", "completed", "already completed"),
+        ("entity completion", "completed", "already completed"),
+    ],
+)
+def test_a_repeated_start_or_completion_says_it_was_recorded_already(
+    client: TestClient, world: Engine, call: str, first: str, again: str
+) -> None:
+    # Answered like the first call, a repeat read as if its (ignored) time had been recorded.
+    path, name, key, _ = DATED[call]
+    answers = [
+        send(client, world, "POST", path, f'{{"{name}": {{"{key}": "{day}-01-2024"}}}}').json()
+        for day in (11, 12)
+    ]
+    assert [(a["message"], a["recorded"]) for a in answers] == [(first, True), (again, False)]

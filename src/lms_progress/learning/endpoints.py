@@ -184,13 +184,16 @@ async def start(request: Request, _principal: UpdateAccess) -> Response:
     course_id, learner_id = path_id(request, "courseId"), path_id(request, "learnerId")
     f = await _fields(request, "enrolmentData", required=False)
     at = not_in_future(ctx, f.instant("startedAt"), "enrolmentData.startedAt")
-    await transact(
+    recorded = await transact(
         ctx,
         lambda c: learning.start(
             c, learner_id=learner_id, course_id=course_id, at=at, zone=ctx.zone
         ),
     )
-    return success({"courseId": course_id, "learnerId": learner_id}, "started")
+    return success(
+        {"courseId": course_id, "learnerId": learner_id, "recorded": recorded},
+        "started" if recorded else "already started",
+    )
 
 
 @router.post(
@@ -203,13 +206,16 @@ async def mark_complete(request: Request, _principal: UpdateAccess) -> Response:
     course_id, learner_id = path_id(request, "courseId"), path_id(request, "learnerId")
     f = await _fields(request, "enrolmentData", required=False)
     at = not_in_future(ctx, f.instant("completedAt"), "enrolmentData.completedAt")
-    await transact(
+    recorded = await transact(
         ctx,
         lambda c: learning.mark_complete(
             c, learner_id=learner_id, course_id=course_id, at=at, zone=ctx.zone
         ),
     )
-    return success({"courseId": course_id, "learnerId": learner_id}, "completed")
+    return success(
+        {"courseId": course_id, "learnerId": learner_id, "recorded": recorded},
+        "completed" if recorded else "already completed",
+    )
 
 
 @router.put(

@@ -169,14 +169,17 @@ def _not_before_enrolment(what: str, at: int, enrolment: Any, zone: tzinfo) -> N
 
 def start(
     connection: Connection, *, learner_id: int, course_id: int, at: int, zone: tzinfo = UTC
-) -> None:
+) -> bool:
     """The learner opened the course: "In progress" from now on, even with nothing completed.
-    Not on a day before the enrolment's."""
+    Not on a day before the enrolment's. Idempotent: False when started already (the first
+    start is kept)."""
     totals.lock_course(connection, course_id)
     row = active_enrolment(connection, learner_id, course_id, for_update=True)
     _not_before_enrolment("start", at, row, zone)
-    if row.started_at is None:
-        connection.execute(update(e).where(e.c.id == row.id).values(started_at=at))
+    if row.started_at is not None:
+        return False
+    connection.execute(update(e).where(e.c.id == row.id).values(started_at=at))
+    return True
 
 
 def complete_entity(
@@ -243,19 +246,21 @@ def complete_entity(
 
 def mark_complete(
     connection: Connection, *, learner_id: int, course_id: int, at: int, zone: tzinfo = UTC
-) -> None:
+) -> bool:
     """An admin marks the enrolment complete, whatever its counts say. Not on a day before the
-    enrolment's."""
+    enrolment's. Idempotent: False when complete already (the first completion is kept)."""
     totals.lock_course(connection, course_id)
     require_active_learner(connection, learner_id)
     row = active_enrolment(connection, learner_id, course_id, for_update=True)
     _not_before_enrolment("completion", at, row, zone)
-    if row.completed_at is None:
-        connection.execute(
-            update(e)
-            .where(e.c.id == row.id)
-            .values(completed_at=at, completed_by_admin=True, started_at=row.started_at or at)
-        )
+    if row.completed_at is not None:
+        return False
+    connection.execute(
+        update(e)
+        .where(e.c.id == row.id)
+        .values(completed_at=at, completed_by_admin=True, started_at=row.started_at or at)
+    )
+    return True
 
 
 def evaluate(
