@@ -26,7 +26,7 @@ from lms_progress.app import create_app
 from lms_progress.auth.tokens import Operation
 from lms_progress.cli import app as cli
 from lms_progress.settings import Settings
-from lms_progress.validation import EMAIL_MAX, NAME_MAX, POSITION_MAX, TEXT_MAX
+from lms_progress.validation import EMAIL_MAX, NAME_MAX, POSITION_MAX, TEXT_MAX, URL_MAX
 from tests.conftest import FakeClock, auth, new_token
 from tests.import_support import dump
 
@@ -314,11 +314,17 @@ def test_the_write_api_refuses_the_same_values(
         ("name", " "),
         ("name", "tab\tand\nnewline"),
         ("name", "a\x00b"),
-        ("email", "e" * EMAIL_MAX),
-        ("email", "e" * (EMAIL_MAX + 1)),
+        ("email", "e" * (EMAIL_MAX - 12) + "@example.org"),
+        ("email", "e" * (EMAIL_MAX - 11) + "@example.org"),
         ("email", ""),
+        ("email", "ada"),
+        ("email", "ada@example@org"),
+        ("email", "ada lovelace@example.org"),
         ("image_url", ""),
-        ("image_url", "u" * 2001),
+        ("image_url", "https://example.org/" + "u" * (URL_MAX - 20)),
+        ("image_url", "https://example.org/" + "u" * (URL_MAX - 19)),
+        ("image_url", "javascript:alert(1)"),
+        ("image_url", "example.org/ada.png"),
     ],
 )
 def test_import_and_api_take_the_same_learner_values(

@@ -10,6 +10,7 @@ from sqlalchemy import Engine
 from starlette.testclient import TestClient
 
 from lms_progress.app import create_app
+from lms_progress.catalog import repository as catalog
 from lms_progress.learning import repository as learning
 from lms_progress.settings import Settings
 from tests import builders as b
@@ -297,4 +298,23 @@ def test_single_course_forms(
         f"/api/v1/courses/{lonely}/learners/{learner}/course-progress?startIndex=5"
     )
     assert "learner" in not_found(f"{base}/learners/999/course-progress")
-    assert "not enrolled" in not_found(f"{base}/batches/0/learners/{learner}/course-progress")
+    without = not_found(f"{base}/batches/0/learners/{learner}/course-progress")
+    assert without.endswith("not without a batch"), without
+
+
+def test_not_enrolled_there_says_which_batch_the_learner_is_in(
+    client: TestClient, engine: Engine, read_headers: dict[str, str]
+) -> None:
+    # "is not enrolled in course X" read as if the learner were in none of the course's batches.
+    learner = b.learner(engine)
+    blended, batch, _ = b.course(engine, 1, course_type=2)
+    with engine.begin() as c:
+        other = catalog.create_batch(c, course_id=blended, name="B2", now=0)
+    b.enrol(engine, learner, blended, b.at(2024, 1, 2), batch_id=batch)
+    for segment, asked in (("0", "without a batch"), (str(other), f"in batch {other}")):
+        path = f"/api/v1/courses/{blended}/batches/{segment}/learners/{learner}/course-progress"
+        response = p2(client, read_headers, path)
+        assert response.status_code == 404 and response.json()["code"] == 7301, response.text
+        assert response.json()["message"] == (
+            f"learner {learner} is enrolled in batch {batch} of course {blended}, not {asked}"
+        )

@@ -158,7 +158,8 @@ def test_bad_marks_are_refused(bad: object) -> None:
         ("8.75e1", "87.5"),
         ("1.000E+2", "100"),
         ("0.000", "0"),
-        ("-0.0", "0"),
+        ("007.50", "7.5"),
+        (Decimal("-0.0"), "0"),
     ],
 )
 def test_marks_keep_every_digit(given: object, expected: str) -> None:
@@ -189,8 +190,11 @@ def test_marks_are_the_same_number(value: Decimal) -> None:
     assert Decimal(canonical_marks(value)) == value
 
 
-def test_marks_in_other_scripts_are_refused() -> None:
-    # Decimal() would read the Arabic-Indic digit one as 1.
-    with pytest.raises(ValueError):
-        canonical_marks("\u0661")
-    assert canonical_marks(" 5 ") == "5"
+@pytest.mark.parametrize(
+    "text",
+    # Decimal() reads each of these: "1_000" as 1000, the Arabic-Indic digit one as 1.
+    ["1_000", " 5 ", "5 ", "\t5", "+5", "-0.0", ".5", "5.", "1e", "\u0661", "5\n", "0x10"],
+)
+def test_marks_as_text_are_plain_decimal_digits(text: str) -> None:
+    with pytest.raises(ValueError, match="must be a number >= 0 in plain decimal digits"):
+        canonical_marks(text)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 
+import httpx
 import pytest
 from sqlalchemy import Engine, select
 from starlette.testclient import TestClient
@@ -141,3 +142,98 @@ def test_a_body_just_under_the_limit_is_read(client: TestClient, engine: Engine)
     body = json.dumps({**COURSE, "aboutCourse": padding}).encode()
     assert len(body) <= MAX_BODY_BYTES
     assert client.post("/api/v1/courses", content=body, headers=auth).status_code == 200
+
+
+REPEATED = {
+    "the data object": ('{"courseData": {"name": "a", "type": 1}, "courseData": {"name": "b"}}',
+                        "The request body", "courseData"),
+    "a key of the data object": ('{"courseData": {"name": "a", "type": 1, "name": "b"}}',
+                                 "The request body", "name"),
+    "a key of the object itself": ('{"name": "a", "type": 1.5, "name": "b"}',
+                                   "The request body", "name"),
+    "a key in the wrapped string": ('{"courseData": "{\\"name\\": \\"a\\", \\"type\\": 1, '
+                                    '\\"type\\": 2}"}', "courseData", "type"),
+    "a key in an ignored object": ('{"name": "a", "type": 1, "permissionSettings": '
+                                   '{"who": 1, "who": 2}}', "The request body", "who"),
+}  # fmt: skip
+
+
+def refused_naming(response: httpx.Response, message: str) -> None:
+    assert response.status_code == 400, response.text
+    body = response.json()
+    assert (body["code"], body["message"]) == (7201, message)
+
+
+@pytest.mark.parametrize(("raw", "what", "key"), REPEATED.values(), ids=list(REPEATED))
+def test_a_repeated_key_in_a_json_body_is_refused_naming_it(
+    client: TestClient, engine: Engine, raw: str, what: str, key: str
+) -> None:
+    # orjson alone keeps the last value silently: {"name": "a", "name": "b"} would store "b".
+    auth = headers(engine, Operation.CREATE)
+    before = dump(engine)
+    response = client.post("/api/v1/courses", content=raw.encode(), headers=auth)
+    refused_naming(response, f'{what} gives "{key}" more than once')
+    assert dump(engine) == before
+
+
+@pytest.mark.parametrize("source", ["params", "data"])
+def test_a_repeated_key_in_the_query_or_a_form_is_refused_naming_it(
+    client: TestClient, engine: Engine, source: str
+) -> None:
+    auth = headers(engine, Operation.CREATE)
+    before = dump(engine)
+    sent = {source: {"courseData": '{"name": "a", "type": 1, "name": "b"}'}}
+    response = client.post("/api/v1/courses", headers=auth, **sent)  # type: ignore[arg-type]
+    refused_naming(response, 'courseData gives "name" more than once')
+    assert dump(engine) == before
+
+
+@pytest.mark.parametrize(
+    ("body", "others"),
+    [
+        ({"courseData": {"name": "T", "type": 1}, "name": "x"}, "name"),
+        ({"courseData": json.dumps(COURSE), "type": 1, "aboutCourse": "a"}, "aboutCourse, type"),
+        ({**COURSE, "courseData": {}}, "name, type"),
+    ],
+)
+def test_the_wrapper_with_other_keys_beside_it_is_refused(
+    client: TestClient, engine: Engine, body: dict[str, object], others: str
+) -> None:
+    # Read as the object itself, {"courseData": {...}, "name": "x"} lost the wrapped fields.
+    auth = headers(engine, Operation.CREATE)
+    before = dump(engine)
+    response = client.post("/api/v1/courses", json=body, headers=auth)
+    refused_naming(
+        response,
+        f"The request body has keys beside courseData ({others}): "
+        "send courseData alone, or the object itself without courseData",
+    )
+    assert dump(engine) == before
+
+
+@pytest.mark.parametrize("bad", ["%FF", "%ED%A0%80", "%C3"])
+@pytest.mark.parametrize("source", ["query", "form"])
+def test_percent_encoded_bytes_that_are_not_utf8_are_refused(
+    client: TestClient, engine: Engine, bad: str, source: str
+) -> None:
+    # URL decoding replaced them with U+FFFD, stored as the course's name.
+    auth = headers(engine, Operation.CREATE)
+    before = dump(engine)
+    encoded = f"courseData=%7B%22name%22%3A%22{bad}%22%2C%22type%22%3A1%7D"
+    if source == "query":
+        response = client.post(f"/api/v1/courses?{encoded}", headers=auth)
+    else:
+        form = {**auth, "content-type": "application/x-www-form-urlencoded"}
+        response = client.post("/api/v1/courses", content=encoded.encode(), headers=form)
+    assert response.status_code == 400, response.text
+    assert response.json()["code"] == 7203
+    assert response.json()["message"] == "courseData is not UTF-8"
+    assert dump(engine) == before
+
+
+def test_percent_encoded_utf8_is_read(client: TestClient, engine: Engine) -> None:
+    auth = headers(engine, Operation.CREATE)
+    encoded = "courseData=%7B%22name%22%3A%22%C3%BC+%E5%AD%A6%22%2C%22type%22%3A1%7D"
+    response = client.post(f"/api/v1/courses?{encoded}", headers=auth)
+    assert response.status_code == 200, response.text
+    assert stored(engine, response.json()["courseId"]) == ("ü 学", 1)

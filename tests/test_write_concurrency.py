@@ -129,6 +129,54 @@ def test_a_completion_waiting_on_an_unpublish_is_refused(engine: Engine) -> None
     _recount_matches(engine)
 
 
+def _marked_entity(engine: Engine) -> tuple[int, int]:
+    """A learner enrolled in a course of one entity without maximum marks: (learner, entity)."""
+    ada = learner(engine)
+    course_id, _, (entity,) = course(engine, 1)
+    enrol(engine, ada, course_id, 0)
+    return ada, entity
+
+
+def test_a_lower_maximum_waiting_on_a_score_sees_it(engine: Engine) -> None:
+    """A completion with a score holds its course; lowering the entity's maximum below that
+    score waits, then sees the score (on PostgreSQL it read the scores committed before)."""
+    ada, entity = _marked_entity(engine)
+    with engine.connect() as a:
+        transaction = a.begin()
+        learning.complete_entity(a, learner_id=ada, entity_id=entity, at=10, score="45")
+
+        def lower() -> None:
+            with engine.begin() as b:
+                catalog.update_entity(b, entity, max_marks="10")
+
+        thread, errors = _in_thread(lower)
+        time.sleep(0.5)
+        transaction.commit()
+        thread.join()
+    assert len(errors) == 1 and isinstance(errors[0], ApiError), errors
+    assert errors[0].error is ErrorCode.VALIDATION_FAILED
+
+
+def test_a_score_waiting_on_a_lower_maximum_meets_it(engine: Engine) -> None:
+    """Lowering the maximum holds the course; a completion with a score above it waits, then
+    is refused (it read the maximum committed before)."""
+    ada, entity = _marked_entity(engine)
+    with engine.connect() as b:
+        transaction = b.begin()
+        catalog.update_entity(b, entity, max_marks="10")
+
+        def complete() -> None:
+            with engine.begin() as a:
+                learning.complete_entity(a, learner_id=ada, entity_id=entity, at=10, score="45")
+
+        thread, errors = _in_thread(complete)
+        time.sleep(0.5)
+        transaction.commit()
+        thread.join()
+    assert len(errors) == 1 and isinstance(errors[0], ApiError), errors
+    assert errors[0].error is ErrorCode.VALIDATION_FAILED
+
+
 def _at_once(calls: list[Callable[[], object]]) -> list[object]:
     """Run every call in its own thread, all released together; their results or errors."""
     start = threading.Barrier(len(calls))

@@ -13,15 +13,18 @@ import math
 import re
 from datetime import datetime, tzinfo
 from decimal import Decimal
+from urllib.parse import urlsplit
 
 from lms_progress.ids import MAX_ID
-from lms_progress.progress.rules import canonical_marks
+from lms_progress.progress.rules import MARKS_DIGITS, canonical_marks
 
 NAME_MAX = 250  # names of learners, courses, batches, modules and entities
 TEXT_MAX = 10_000  # descriptions
 URL_MAX = 2_000
 EMAIL_MAX = 320  # also the width of learners.email
-MARKS_TEXT_MAX = 30  # marks written as text, before they are made canonical (32 stored)
+# Marks written as text, before they are made canonical: as wide as the column, so that every
+# mark it can keep ("0.000000000000000000000000000001") can be written as text too.
+MARKS_TEXT_MAX = MARKS_DIGITS
 CAPACITY_MAX = 1_000_000
 POSITION_MAX = 2**31 - 1  # an INTEGER column
 FIRST_YEAR = 1970  # instants are epoch seconds, never negative
@@ -57,6 +60,44 @@ def text(value: str, max_length: int = NAME_MAX, *, blank: bool = False) -> str:
         value.encode("utf-8")
     except UnicodeEncodeError:
         raise Refused("is not valid Unicode") from None
+    return value
+
+
+# No spaces or control characters anywhere; for an address, one @ with something on each side.
+_EMAIL = re.compile(r"[^@\s\x00-\x1f\x7f]+@[^@\s\x00-\x1f\x7f]+")
+_NO_SPACE = re.compile(r"[^\s\x00-\x1f\x7f]+")
+
+
+def email(value: object) -> str:
+    """A learner's e-mail address: text of at most EMAIL_MAX characters that looks like one.
+    Lightly checked (one @, something each side of it, no spaces): no mail is sent."""
+    address = text(_string(value), EMAIL_MAX)
+    if _EMAIL.fullmatch(address) is None:
+        raise Refused("must be an e-mail address (name@example.com)")
+    return address
+
+
+def image_url(value: object) -> str:
+    """A learner's image: an http or https URL of at most URL_MAX characters, or "" for none.
+    Other schemes (javascript:, data:, file:) are refused: pages show this URL to people."""
+    url = text(_string(value), URL_MAX, blank=True)
+    if url and (_NO_SPACE.fullmatch(url) is None or not _is_web_url(url)):
+        raise Refused("must be an http or https URL")
+    return url
+
+
+def _is_web_url(url: str) -> bool:
+    try:
+        parts = urlsplit(url)
+    except ValueError:  # e.g. an unclosed IPv6 bracket
+        return False
+    return parts.scheme.lower() in ("http", "https") and bool(parts.netloc)
+
+
+def _string(value: object) -> str:
+    # The API has refused other JSON types already (7204); an import's JSON Lines row has not.
+    if not isinstance(value, str):
+        raise Refused("must be text")
     return value
 
 

@@ -3,19 +3,33 @@ enrolments' totals true before it returns."""
 
 from __future__ import annotations
 
+from decimal import Decimal
 from typing import Any
 
-from sqlalchemy import Connection, and_, update
+from sqlalchemy import Connection, and_, select, update
 
 from lms_progress.errors import ApiError, ErrorCode
 from lms_progress.learning import totals
 from lms_progress.progress.rules import canonical_marks
-from lms_progress.store.schema import batches, courses, entities, modules
+from lms_progress.store.schema import batches, courses, entities, entity_completions, modules
 from lms_progress.store.schema import enrolments as e
 from lms_progress.store.writes import insert_new, require_row
 
 BLENDED = 2
 SESSION = 5
+# Zoho's entityType codes 0-9, as a message names them.
+ENTITY_TYPES = (
+    "offline test",
+    "online test",
+    "assignment",
+    "file",
+    "content item",
+    "session",
+    "link",
+    "pre-learning test",
+    "post-learning test",
+    "feedback form",
+)
 
 
 def create_course(
@@ -32,6 +46,7 @@ def create_course(
     return insert_new(
         connection,
         courses,
+        "course",
         {
             "id": course_id,
             "name": name,
@@ -61,6 +76,7 @@ def create_batch(
     return insert_new(
         connection,
         batches,
+        "batch",
         {
             "id": batch_id,
             "course_id": course_id,
@@ -97,6 +113,7 @@ def create_module(
     return insert_new(
         connection,
         modules,
+        "module",
         {
             "id": module_id,
             "course_id": course_id,
@@ -136,6 +153,7 @@ def create_entity(
     new = insert_new(
         connection,
         entities,
+        "entity",
         {
             "id": entity_id,
             "module_id": module_id,
@@ -230,6 +248,16 @@ def update_batch(
         connection.execute(update(batches).where(batches.c.id == batch_id).values(**values))
 
 
+def _highest_score(connection: Connection, entity_id: int) -> str | None:
+    """The highest score recorded for the entity, by value (the column holds text)."""
+    scores = connection.execute(
+        select(entity_completions.c.score).where(
+            entity_completions.c.entity_id == entity_id, entity_completions.c.score.is_not(None)
+        )
+    ).scalars()
+    return max(scores, key=Decimal, default=None)
+
+
 def require_module_at(
     connection: Connection, course_id: int, batch_id: int | None, module_id: int
 ) -> Any:
@@ -265,13 +293,20 @@ def require_entity_in(
 ) -> Any:
     """A live (not deleted) entity of that module, of that type when given; otherwise 404."""
     entity = require_row(connection, entities, entity_id, "entity")
-    if (
-        entity.deleted
-        or entity.module_id != module_id
-        or (entity_type is not None and entity.entity_type != entity_type)
-    ):
+    if entity.deleted or entity.module_id != module_id:
         raise ApiError(ErrorCode.NOT_FOUND, f"entity {entity_id} not found in module {module_id}")
+    if entity_type is not None and entity.entity_type != entity_type:
+        # Reached through another collection's path (.../sessions/{id} for an offline test).
+        raise ApiError(
+            ErrorCode.NOT_FOUND,
+            f"entity {entity_id} is {_a(ENTITY_TYPES[entity.entity_type])}, "
+            f"not {_a(ENTITY_TYPES[entity_type])}",
+        )
     return entity
+
+
+def _a(noun: str) -> str:
+    return f"{'an' if noun[0] in 'aeiou' else 'a'} {noun}"
 
 
 def update_entity(
@@ -284,10 +319,23 @@ def update_entity(
     max_marks: str | None = None,
 ) -> None:
     """Rename an entity, change its marks, whether it is mandatory or published (the totals of
-    every enrolment it applies to follow)."""
+    every enrolment it applies to follow). Its maximum marks never go below a recorded score."""
     entity = require_row(connection, entities, entity_id, "entity")
+    if max_marks is not None:
+        # As a completion reads the maximum under its course's lock, a score recorded meanwhile
+        # is either seen below or waits and then meets the new maximum.
+        totals.lock_course(connection, entity.course_id, entities=True)
+        entity = require_row(connection, entities, entity_id, "entity")  # as it is, now locked
     if entity.deleted:
         raise ApiError(ErrorCode.NOT_FOUND, f"entity {entity_id} not found")
+    if max_marks is not None:
+        highest = _highest_score(connection, entity_id)
+        if highest is not None and Decimal(highest) > Decimal(max_marks):
+            raise ApiError(
+                ErrorCode.VALIDATION_FAILED,
+                f"maximum marks {max_marks} are below a score already recorded for entity "
+                f"{entity_id} (the highest is {highest})",
+            )
     values = _changes(name=name, max_marks=max_marks)
     if values:
         connection.execute(update(entities).where(entities.c.id == entity_id).values(**values))

@@ -58,7 +58,16 @@ async def resource_data(request: Request, name: str, *, required: bool = True) -
 
 
 def _from_query(request: Request, name: str) -> dict[str, Any] | None:
-    values = request.query_params.getlist(name)
+    query = request.scope["query_string"].decode("utf-8", "surrogateescape")
+    return _parameter(query, name)
+
+
+def _parameter(encoded: str, name: str) -> dict[str, Any] | None:
+    """The object passed as `name` in URL-encoded text (a query string or a form body)."""
+    # Not Starlette's query_params nor parse_qs's default: both turn bytes that are not UTF-8
+    # (%FF, %ED%A0%80) into U+FFFD, which would be stored. Kept as lone surrogates, _object
+    # refuses them.
+    values = parse_qs(encoded, keep_blank_values=True, errors="surrogateescape").get(name, [])
     if len(values) > 1:
         raise ApiError(ErrorCode.INVALID_PARAMETER, f"{name} was given more than once")
     return _object(values[0], name) if values else None
@@ -68,13 +77,10 @@ def _from_body(request: Request, body: bytes, name: str) -> dict[str, Any] | Non
     content_type = request.headers.get("content-type", "").split(";")[0].strip().lower()
     if content_type == FORM:
         try:
-            form = parse_qs(body.decode("utf-8"), keep_blank_values=True, strict_parsing=False)
+            form = body.decode("utf-8")
         except UnicodeDecodeError:
             raise ApiError(ErrorCode.MALFORMED_BODY, "The form body is not UTF-8") from None
-        values = form.get(name, [])
-        if len(values) > 1:
-            raise ApiError(ErrorCode.INVALID_PARAMETER, f"{name} was given more than once")
-        return _object(values[0], name) if values else None
+        return _parameter(form, name)
     if content_type.startswith("multipart/"):
         raise ApiError(
             ErrorCode.MALFORMED_BODY,
@@ -84,14 +90,26 @@ def _from_body(request: Request, body: bytes, name: str) -> dict[str, Any] | Non
     if not isinstance(parsed, dict):
         raise ApiError(ErrorCode.MALFORMED_BODY, "The request body must be a JSON object")
     # {"courseData": {...}} (or the object as a JSON string), else the body is the object itself.
-    if set(parsed) == {name}:
-        inner = parsed[name]
-        return _object(inner, name) if isinstance(inner, str) else _require_object(inner, name)
-    return parsed
+    if name not in parsed:
+        return parsed
+    if len(parsed) > 1:
+        # Fields beside the wrapper: meant inside it, or a mix-up? Guessing would lose data.
+        others = ", ".join(sorted(key for key in parsed if key != name))
+        raise ApiError(
+            ErrorCode.INVALID_PARAMETER,
+            f"The request body has keys beside {name} ({others}): "
+            f"send {name} alone, or the object itself without {name}",
+        )
+    inner = parsed[name]
+    return _object(inner, name) if isinstance(inner, str) else _require_object(inner, name)
 
 
 def _object(text: str, name: str) -> dict[str, Any]:
-    return _require_object(_json(text.encode("utf-8", "surrogatepass"), name), name)
+    try:
+        raw = text.encode("utf-8")
+    except UnicodeEncodeError:
+        raise ApiError(ErrorCode.MALFORMED_BODY, f"{name} is not UTF-8") from None
+    return _require_object(_json(raw, name), name)
 
 
 def _require_object(value: object, name: str) -> dict[str, Any]:
@@ -102,9 +120,14 @@ def _require_object(value: object, name: str) -> dict[str, Any]:
 
 def _json(raw: bytes, what: str) -> object:
     try:
-        return exact_json.loads(raw)
+        return exact_json.loads(raw, unique_keys=True)
     except exact_json.NotJson as exc:
         raise ApiError(ErrorCode.MALFORMED_BODY, f"{what} is not valid JSON: {exc}") from None
+    except exact_json.RepeatedKey as exc:
+        # Like a data object given twice: which of the values was meant cannot be known.
+        raise ApiError(
+            ErrorCode.INVALID_PARAMETER, f'{what} gives "{exc.key}" more than once'
+        ) from None
 
 
 def documented(name: str, fields: dict[str, Any], required: tuple[str, ...] = ()) -> dict[str, Any]:

@@ -8,6 +8,7 @@ and rules themselves are `validation.py`'s, shared with the bulk import.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import UTC, tzinfo
 from decimal import Decimal
 from typing import Any, Literal, overload
@@ -57,13 +58,21 @@ class Fields:
     def text(
         self, key: str, *, required: bool = False, max_length: int = NAME_MAX, blank: bool = False
     ) -> str | None:
+        return self.checked(
+            key, lambda value: validation.text(value, max_length, blank=blank), required=required
+        )
+
+    def checked(
+        self, key: str, rule: Callable[[str], str], *, required: bool = False
+    ) -> str | None:
+        """A string checked by one of validation.py's rules (`validation.email`, ...)."""
         value = self._get(key, required)
         if value is None:
             return None
         if not isinstance(value, str):
             raise self._wrong_type(key, "a string")
         try:
-            return validation.text(value, max_length, blank=blank)
+            return rule(value)
         except Refused as exc:
             raise self._refused(key, exc) from None
 

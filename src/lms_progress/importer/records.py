@@ -17,11 +17,9 @@ from typing import Any
 from lms_progress import validation
 from lms_progress.validation import (
     CAPACITY_MAX,
-    EMAIL_MAX,
     NAME_MAX,
     POSITION_MAX,
     TEXT_MAX,
-    URL_MAX,
 )
 
 Parse = Callable[[Any, tzinfo], Any]
@@ -146,8 +144,8 @@ LEARNERS = Kind(
     (
         _id("id"),
         Column("name", parse_name, "TEXT", True),
-        Column("email", text_of(EMAIL_MAX), "TEXT"),
-        Column("image_url", text_of(URL_MAX, blank=True), "TEXT", default=""),
+        Column("email", lambda value, _zone: validation.email(value), "TEXT"),
+        Column("image_url", lambda value, _zone: validation.image_url(value), "TEXT", default=""),
         _id("manager_id", False),
         Column("active", parse_bool, "BOOLEAN", default=True),
     ),

@@ -11,6 +11,7 @@ from sqlalchemy import Connection
 from starlette.requests import Request
 from starlette.responses import Response
 
+from lms_progress import validation
 from lms_progress.http.body import (
     BOOLEAN,
     ID,
@@ -32,8 +33,12 @@ router = APIRouter(tags=["learning"])
 
 LEARNER_FIELDS: dict[str, Schema] = {
     "name": NAME,
-    "email": {"type": "string", "maxLength": EMAIL_MAX},
-    "imageURL": {"type": "string", "maxLength": URL_MAX},
+    "email": {"type": "string", "maxLength": EMAIL_MAX, "format": "email"},
+    "imageURL": {
+        "type": "string",
+        "maxLength": URL_MAX,
+        "description": 'an http or https URL, or "" for none',
+    },
     "managerId": ID,
 }
 
@@ -56,8 +61,8 @@ async def create_learner(request: Request, _principal: CreateAccess) -> Response
     ctx = context(request)
     f = await _fields(request, "learnerData")
     name = f.text("name", required=True)
-    email = f.text("email", max_length=EMAIL_MAX)
-    image_url = f.text("imageURL", max_length=URL_MAX, blank=True) or ""
+    email = f.checked("email", validation.email)
+    image_url = f.checked("imageURL", validation.image_url) or ""
     manager_id = f.record_id("managerId")
     given = f.record_id("id")
     learner_id = await transact(
@@ -85,8 +90,8 @@ async def update_learner(request: Request, _principal: UpdateAccess) -> Response
     learner_id = path_id(request, "learnerId")
     f = await _fields(request, "learnerData")
     name = f.text("name")
-    email = f.text("email", max_length=EMAIL_MAX)
-    image_url = f.text("imageURL", max_length=URL_MAX, blank=True)
+    email = f.checked("email", validation.email)
+    image_url = f.checked("imageURL", validation.image_url)  # "": none
     manager_id = f.record_id("managerId")
     active = f.boolean("active")
     await transact(
@@ -179,10 +184,16 @@ async def start(request: Request, _principal: UpdateAccess) -> Response:
     course_id, learner_id = path_id(request, "courseId"), path_id(request, "learnerId")
     f = await _fields(request, "enrolmentData", required=False)
     at = not_in_future(ctx, f.instant("startedAt"), "enrolmentData.startedAt")
-    await transact(
-        ctx, lambda c: learning.start(c, learner_id=learner_id, course_id=course_id, at=at)
+    recorded = await transact(
+        ctx,
+        lambda c: learning.start(
+            c, learner_id=learner_id, course_id=course_id, at=at, zone=ctx.zone
+        ),
     )
-    return success({"courseId": course_id, "learnerId": learner_id}, "started")
+    return success(
+        {"courseId": course_id, "learnerId": learner_id, "recorded": recorded},
+        "started" if recorded else "already started",
+    )
 
 
 @router.post(
@@ -195,13 +206,16 @@ async def mark_complete(request: Request, _principal: UpdateAccess) -> Response:
     course_id, learner_id = path_id(request, "courseId"), path_id(request, "learnerId")
     f = await _fields(request, "enrolmentData", required=False)
     at = not_in_future(ctx, f.instant("completedAt"), "enrolmentData.completedAt")
-    await transact(
+    recorded = await transact(
         ctx,
         lambda c: learning.mark_complete(
             c, learner_id=learner_id, course_id=course_id, at=at, zone=ctx.zone
         ),
     )
-    return success({"courseId": course_id, "learnerId": learner_id}, "completed")
+    return success(
+        {"courseId": course_id, "learnerId": learner_id, "recorded": recorded},
+        "completed" if recorded else "already completed",
+    )
 
 
 @router.put(
@@ -249,7 +263,7 @@ async def complete_entity(request: Request, _principal: CreateAccess) -> Respons
 
     def work(c: Connection) -> bool:
         return learning.complete_entity(
-            c, learner_id=learner_id, entity_id=entity_id, at=at, score=score
+            c, learner_id=learner_id, entity_id=entity_id, at=at, score=score, zone=ctx.zone
         )
 
     recorded = await transact(ctx, work)

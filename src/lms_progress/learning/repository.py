@@ -35,6 +35,7 @@ def create_learner(
     return insert_new(
         connection,
         learners,
+        "learner",
         {
             "id": learner_id,
             "name": name,
@@ -153,12 +154,32 @@ def enrol(
     return enrolment_id
 
 
-def start(connection: Connection, *, learner_id: int, course_id: int, at: int) -> None:
-    """The learner opened the course: "In progress" from now on, even with nothing completed."""
+def _not_before_enrolment(what: str, at: int, enrolment: Any, zone: tzinfo) -> None:
+    """Refuse an instant of the enrolment (its start, a completion) on a calendar day, in the
+    organisation's `zone`, before the enrolment's: the row would read done before enrolled. The
+    enrolment's own day is accepted, even before its time that day (DD-MM-YYYY is midnight)."""
+    on, enrolled_on = local_date(at, zone), local_date(enrolment.enrolled_at, zone)
+    if on < enrolled_on:
+        raise ApiError(
+            ErrorCode.VALIDATION_FAILED,
+            f"the {what} ({format_date(on)}) must not be before the enrolment "
+            f"({format_date(enrolled_on)})",
+        )
+
+
+def start(
+    connection: Connection, *, learner_id: int, course_id: int, at: int, zone: tzinfo = UTC
+) -> bool:
+    """The learner opened the course: "In progress" from now on, even with nothing completed.
+    Not on a day before the enrolment's. Idempotent: False when started already (the first
+    start is kept)."""
     totals.lock_course(connection, course_id)
     row = active_enrolment(connection, learner_id, course_id, for_update=True)
-    if row.started_at is None:
-        connection.execute(update(e).where(e.c.id == row.id).values(started_at=at))
+    _not_before_enrolment("start", at, row, zone)
+    if row.started_at is not None:
+        return False
+    connection.execute(update(e).where(e.c.id == row.id).values(started_at=at))
+    return True
 
 
 def complete_entity(
@@ -168,9 +189,11 @@ def complete_entity(
     entity_id: int,
     at: int,
     score: object = None,
+    zone: tzinfo = UTC,
 ) -> bool:
-    """Record that the learner completed an entity. Idempotent: a second completion of the same
-    entity in the same enrolment changes nothing and returns False."""
+    """Record that the learner completed an entity, not on a day before the enrolment's.
+    Idempotent: a second completion of the same entity in the same enrolment changes nothing
+    and returns False."""
     entity = require_row(connection, entities, entity_id, "entity")
     if entity.deleted:
         raise ApiError(ErrorCode.NOT_FOUND, f"entity {entity_id} not found")
@@ -189,6 +212,7 @@ def complete_entity(
         )
     if not entity.published:
         raise ApiError(ErrorCode.CONFLICT, f"entity {entity_id} is not published")
+    _not_before_enrolment("completion", at, enrolment, zone)
     try:
         canonical_score = None if score is None else canonical_marks(score)
     except ValueError as exc:
@@ -222,25 +246,21 @@ def complete_entity(
 
 def mark_complete(
     connection: Connection, *, learner_id: int, course_id: int, at: int, zone: tzinfo = UTC
-) -> None:
+) -> bool:
     """An admin marks the enrolment complete, whatever its counts say. Not on a day before the
-    enrolment's (in the organisation's `zone`): the row would read completed before enrolled."""
+    enrolment's. Idempotent: False when complete already (the first completion is kept)."""
     totals.lock_course(connection, course_id)
     require_active_learner(connection, learner_id)
     row = active_enrolment(connection, learner_id, course_id, for_update=True)
-    completed_on, enrolled_on = local_date(at, zone), local_date(row.enrolled_at, zone)
-    if completed_on < enrolled_on:
-        raise ApiError(
-            ErrorCode.VALIDATION_FAILED,
-            f"the completion ({format_date(completed_on)}) must not be before the enrolment "
-            f"({format_date(enrolled_on)})",
-        )
-    if row.completed_at is None:
-        connection.execute(
-            update(e)
-            .where(e.c.id == row.id)
-            .values(completed_at=at, completed_by_admin=True, started_at=row.started_at or at)
-        )
+    _not_before_enrolment("completion", at, row, zone)
+    if row.completed_at is not None:
+        return False
+    connection.execute(
+        update(e)
+        .where(e.c.id == row.id)
+        .values(completed_at=at, completed_by_admin=True, started_at=row.started_at or at)
+    )
+    return True
 
 
 def evaluate(

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from datetime import date, datetime, tzinfo
 from decimal import Decimal, InvalidOperation
 
@@ -56,24 +57,28 @@ def completed_in(enrolled: date, until: date | None) -> str:
 
 
 MARKS_DIGITS = 32  # the width of the marks columns
+# Marks written as text: ASCII digits, an optional fraction and exponent, as a JSON number
+# without its sign ("87.5", "1e2").
+_PLAIN_MARKS = re.compile(r"[0-9]+(?:\.[0-9]+)?(?:[eE][+-]?[0-9]+)?")
 
 
 def canonical_marks(value: object) -> str:
     """Marks as a canonical decimal string, exactly as given: "95", "87.5" ("87.50" and "8.75e1"
-    too). Raises ValueError, its message a predicate ("must be a number >= 0", "is too large"),
-    when not a finite non-negative number that fits the column exactly."""
+    too; text only in plain decimal digits). Raises ValueError, its message a predicate ("must be
+    a number >= 0", "is too large"), when not a finite non-negative number that fits the column
+    exactly."""
     if isinstance(value, bool):
         raise ValueError("must be a number >= 0")
-    if isinstance(value, str) and not value.isascii():
-        # Decimal() reads the digits of any script (Arabic-Indic ones too); marks are ASCII.
-        raise ValueError("must be a number >= 0")
+    if isinstance(value, str) and _PLAIN_MARKS.fullmatch(value) is None:
+        # Decimal() would also read "1_000", " 5 ", "+5", ".5" and the digits of any script.
+        raise ValueError("must be a number >= 0 in plain decimal digits (87.5, 1e2)")
     try:
         # An int or a Decimal is taken as it is (str() of a huge int is refused by Python);
         # a float by its shortest repr, the number its JSON text meant.
         number = (
             value
             if isinstance(value, Decimal)
-            else Decimal(value if isinstance(value, int) else str(value).strip())
+            else Decimal(value if isinstance(value, int) else str(value))
         )
     except (InvalidOperation, ValueError, TypeError):
         raise ValueError("must be a number >= 0") from None

@@ -129,13 +129,18 @@ def course_progress(
     if batch_text == "0":
         rows = [r for r in rows if r[col.BATCH_ID] is None]
     if page is None or not rows:
-        _explain_not_found(ctx, learner_id, course_id, batch_id, page is None)
+        _explain_not_found(ctx, learner_id, course_id, batch_id, batch_text, page is None)
     assert page is not None
     return render(learner_id, replace(page, rows=rows[offset:]), limit, ctx.zone, mandatory_only)
 
 
 def _explain_not_found(
-    ctx: AppContext, learner_id: int, course_id: int, batch_id: int | None, no_learner: bool
+    ctx: AppContext,
+    learner_id: int,
+    course_id: int,
+    batch_id: int | None,
+    batch_text: str | None,
+    no_learner: bool,
 ) -> None:
     """Say which of learner, course, batch or enrolment is missing (only on the error path)."""
     if not ctx.progress.course_exists(course_id):
@@ -144,5 +149,15 @@ def _explain_not_found(
         raise ApiError(ErrorCode.NOT_FOUND, f"batch {batch_id} not found in course {course_id}")
     if no_learner:
         raise ApiError(ErrorCode.NOT_FOUND, f"learner {learner_id} not found")
+    if batch_text is not None:
+        # Enrolled in the course, but in another batch than the path's (or in one, for batch 0)?
+        page = ctx.progress.learner_page(learner_id, offset=0, limit=1, course_id=course_id)
+        if page is not None and page.rows:
+            held = page.rows[0][col.BATCH_ID]
+            where = f"batch {held} of course {course_id}" if held else f"course {course_id}"
+            asked = f"in batch {batch_id}" if batch_id else "without a batch"
+            raise ApiError(
+                ErrorCode.NOT_FOUND, f"learner {learner_id} is enrolled in {where}, not {asked}"
+            )
     where = f"batch {batch_id} of course {course_id}" if batch_id else f"course {course_id}"
     raise ApiError(ErrorCode.NOT_FOUND, f"learner {learner_id} is not enrolled in {where}")

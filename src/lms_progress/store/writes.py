@@ -10,8 +10,9 @@ from lms_progress.errors import ApiError, ErrorCode
 from lms_progress.ids import is_valid_id, new_id
 
 
-def insert_new(connection: Connection, table: Table, values: dict[str, Any]) -> int:
+def insert_new(connection: Connection, table: Table, what: str, values: dict[str, Any]) -> int:
     """Insert a row with the client's id (values["id"]) or a generated one; return the id.
+    A duplicate's 409 names the record as `what` ("entity").
 
     A client id that exists already is a 409, checked before the insert so that the
     transaction stays usable (a failed INSERT would abort it on PostgreSQL).
@@ -22,7 +23,7 @@ def insert_new(connection: Connection, table: Table, values: dict[str, Any]) -> 
     elif not is_valid_id(given):
         raise ApiError(ErrorCode.INVALID_PARAMETER, "id must be a positive 64-bit integer")
     elif connection.execute(select(exists().where(table.c.id == given))).scalar():
-        raise ApiError(ErrorCode.DUPLICATE_ID, f"{table.name[:-1]} {given} already exists")
+        raise ApiError(ErrorCode.DUPLICATE_ID, f"{what} {given} already exists")
     connection.execute(table.insert().values(**values))
     return int(values["id"])
 
