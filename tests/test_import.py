@@ -185,6 +185,10 @@ def test_every_bad_row_is_reported_with_its_reason(db: Store, tmp_path: Path) ->
         '{"learner_id": 7001, "entity_id": 9999, "completed_at": "2024-02-01"}\n'
         '{"learner_id": 7001, "entity": 8301}\n'
         "not json\n"
+        '{"learner_id": 7001, "entity_id": 8301, "entity_id": 8304, "completed_at": 1}\n'
+    )
+    (tmp_path / "set" / "entities.csv").write_text(
+        ENTITIES + "8301,8201,3,Reading twice,true,true,\n"
     )
     before = dump(db)
     result = run_import(db, *paths)
@@ -203,6 +207,8 @@ def test_every_bad_row_is_reported_with_its_reason(db: Store, tmp_path: Path) ->
         "completions.jsonl:3": "entity 9999 not found",
         "completions.jsonl:4": "unknown fields: entity",
         "completions.jsonl:5": "not JSON",
+        "completions.jsonl:6": "the key 'entity_id' is given more than once",
+        "entities.csv:7": "entity 8301 is given twice in this import",
     }
     for where, reason in expected.items():
         assert f"{where}: {reason}" in out, (where, out)

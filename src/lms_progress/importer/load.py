@@ -251,7 +251,7 @@ class Loader:
         """Kinds with their own id: no id twice in the import; an existing record must be equal."""
         name = kind.name
         self._index(name, "id")
-        singular = name[:-1]
+        singular = kind.singular
         self._rejected_unless(
             name,
             f"EXISTS (SELECT 1 FROM import_{name} t WHERE t.id = s.id AND t.seq < s.seq)",

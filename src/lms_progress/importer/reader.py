@@ -148,10 +148,14 @@ def _jsonl_rows(kind: Kind, text: IO[str], bad: Report) -> Iterator[tuple[int, d
             bad(line, problem)
             continue
         try:
-            # Numbers exact, as in the write API: a score keeps every digit written.
-            row = exact_json.loads(content)
+            # Numbers exact and no key twice, as in the write API: a score keeps every digit
+            # written, and a row never keeps one of two values silently.
+            row = exact_json.loads(content, unique_keys=True)
         except exact_json.NotJson as exc:
             bad(line, f"not JSON: {exc}")
+            continue
+        except exact_json.RepeatedKey as exc:
+            bad(line, str(exc))
             continue
         if not isinstance(row, dict):
             bad(line, "each line must be one JSON object")

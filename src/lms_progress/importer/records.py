@@ -118,6 +118,14 @@ class Kind:
     def names(self) -> tuple[str, ...]:
         return tuple(column.name for column in self.columns)
 
+    @property
+    def singular(self) -> str:
+        """One record of this kind, as messages name it ("entity 8301 ...")."""
+        return _SINGULAR.get(self.name, self.name.removesuffix("s"))
+
+
+_SINGULAR = {"entities": "entity", "batches": "batch"}
+
 
 def _id(name: str, required: bool = True) -> Column:
     return Column(name, parse_id, "BIGINT", required)
