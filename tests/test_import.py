@@ -371,6 +371,29 @@ def test_a_completion_on_a_day_before_its_enrolment_is_a_bad_row(db: Store, tmp_
     assert accepted.exit_code == 0, accepted.output
 
 
+def test_a_start_on_a_day_before_its_enrolment_is_a_bad_row(db: Store, tmp_path: Path) -> None:
+    course, _, _ = builders.course(db.engine, 1)
+    for learner in (7411, 7412):
+        builders.learner(db.engine, learner_id=learner)
+    enrolments = tmp_path / "enrolments.csv"
+    enrolments.write_text(
+        "learner_id,course_id,enrolled_at,started_at\n"
+        f"7411,{course},2024-01-10T00:30:00Z,2024-01-09T23:00:00Z\n"  # the same day in Kolkata
+        f"7412,{course},2024-01-10T00:30:00Z,2024-01-09T18:00:00Z\n"  # the day before
+    )
+    env = {"LMS_PROGRESS_DATABASE_URL": db.url, "LMS_PROGRESS_TIMEZONE": "Asia/Kolkata"}
+    before = dump(db)
+    result = runner.invoke(cli, ["import", str(enrolments)], env=env)
+    assert result.exit_code == 1, result.output
+    out = " ".join(result.output.split())
+    assert (
+        f"{enrolments}:3: started_at (09-Jan-2024) is on a day before learner 7412's "
+        f"enrolment in course {course} (10-Jan-2024)"
+    ) in out, out
+    assert "1 bad rows" in out
+    assert dump(db) == before
+
+
 def test_kind_from_option_and_file_names(db: Store, tmp_path: Path) -> None:
     odd = tmp_path / "people.csv"
     odd.write_text(LEARNERS)

@@ -458,6 +458,7 @@ class Loader:
                 "(one active enrolment per course: end the other one first)"
             ),
         )
+        self._started_not_before_enrolment_day()
         count = self.report.counts["enrolments"]
         count.present = self._all(
             "SELECT COUNT(*) FROM import_enrolments WHERE bad = FALSE AND is_new = FALSE"
@@ -571,6 +572,28 @@ class Loader:
                 if Decimal(score) > Decimal(maximum)
             ],
         )
+
+    def _started_not_before_enrolment_day(self) -> None:
+        """A new enrolment's start is not on a day (in the organisation's zone) before its
+        enrolment's, as in the API."""
+        rows = self._all(
+            "SELECT seq, src, line, started_at, enrolled_at, learner_id, course_id "
+            "FROM import_enrolments WHERE bad = FALSE AND is_new = TRUE "
+            "AND started_at < enrolled_at"
+        )
+        early = []
+        for seq, src, line, started_at, enrolled_at, learner, course in rows:
+            started, enrolled = (
+                local_date(started_at, self.zone),
+                local_date(enrolled_at, self.zone),
+            )
+            if started < enrolled:
+                reason = (
+                    f"started_at ({format_date(started)}) is on a day before learner {learner}'s "
+                    f"enrolment in course {course} ({format_date(enrolled)})"
+                )
+                early.append((seq, src, line, reason))
+        self._mark_bad("enrolments", early)
 
     def _not_before_enrolment_day(self) -> None:
         """A completion is not dated on a day (in the organisation's zone) before its enrolment's,
