@@ -166,6 +166,27 @@ CASES = {
         "completed_at",
         "eight digits are read as a date YYYYMMDD",
     ),
+    "eight digits with leading zeros": Case(
+        "completions",
+        _completion(),
+        _completion(entity_id=8301, completed_at="00000000"),
+        "completed_at",
+        "eight digits are read as a date YYYYMMDD",
+    ),
+    "seconds written short": Case(
+        "completions",
+        _completion(),
+        _completion(entity_id=8301, completed_at=9999999),
+        "completed_at",
+        "seconds from the epoch have at least nine digits",
+    ),
+    "an ordinal date": Case(
+        "completions",
+        _completion(),
+        _completion(entity_id=8301, completed_at="2023359"),
+        "completed_at",
+        "seconds from the epoch have at least nine digits",
+    ),
     "score above the maximum marks": Case(
         "completions",
         _completion(entity_id=8303, score=10),

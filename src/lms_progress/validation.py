@@ -135,7 +135,16 @@ def instant(value: str | int, zone: tzinfo) -> int:
         if not _INTEGER.fullmatch(text):
             return _seconds(_moment(text, zone))
         value = int(text)
-    if 10_000_000 <= value <= 99_999_999:
+        digits = len(text.lstrip("+-"))  # leading zeros count: "00000000" is eight digits
+    else:
+        digits = len(str(abs(value)))
+    if value < 0:
+        raise Refused(_BEFORE_FIRST)
+    if digits < 8:
+        # Seconds before 1973 written short ("123", an ordinal date "2023359") are far more
+        # often a mistake than data.
+        raise Refused("seconds from the epoch have at least nine digits; or write a date")
+    if digits == 8:
         # Eight digits are a date in ISO 8601's basic form (20230804), as spreadsheets and other
         # systems export it; as seconds they would silently land in 1970-1973.
         try:
