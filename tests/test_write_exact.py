@@ -14,7 +14,7 @@ from lms_progress.auth.tokens import Operation
 from lms_progress.catalog import repository as catalog
 from lms_progress.learning import repository as learning
 from lms_progress.settings import Settings
-from lms_progress.store.schema import entity_completions
+from lms_progress.store.schema import enrolments, entity_completions
 from tests.writes_support import (
     ADA,
     B1,
@@ -231,6 +231,24 @@ def test_the_day_before_the_enrolment_is_the_organisations(settings: Settings, c
         app.state.ctx.engine.dispose()
 
 
+def test_an_admin_completion_before_the_recorded_start_moves_the_start(
+    client: TestClient, world: Engine
+) -> None:
+    # Started on the 20th, completed by an admin on the 12th: the row must not read completed
+    # before started (a completed entity moves the start the same way).
+    started = send(client, world, "POST", START, '{"enrolmentData": {"startedAt": "20-01-2024"}}')
+    assert started.status_code == 200, started.text
+    raw = '{"enrolmentData": {"completedAt": "2024-01-12T08:00:00Z"}}'
+    assert send(client, world, "POST", COMPLETE, raw).status_code == 200
+    with world.connect() as c:
+        row = c.execute(
+            select(enrolments.c.started_at, enrolments.c.completed_at).where(
+                enrolments.c.learner_id == ADA, enrolments.c.course_id == SELF_PACED
+            )
+        ).one()
+    assert row.started_at == row.completed_at
+
+
 ASSIGNMENTS = f"{B1}/modules/{B1_MODULE}/assignments"
 
 
@@ -314,6 +332,11 @@ def test_the_query_string_form_reads_numbers_exactly_too(client: TestClient, wor
     [
         ("email", "ada.example.org", "must be an e-mail address (name@example.com)"),
         ("imageURL", "javascript:alert(1)", "must be an http or https URL"),
+        ("imageURL", "http://@", "must be an http or https URL"),
+        ("imageURL", "https://user@", "must be an http or https URL"),
+        ("imageURL", "http://:80/x.png", "must be an http or https URL"),
+        ("imageURL", "http://x:abc/", "must be an http or https URL"),
+        ("imageURL", "http://x:99999/", "must be an http or https URL"),
     ],
 )
 def test_a_learners_email_and_image_must_look_like_them(

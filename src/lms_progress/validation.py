@@ -89,9 +89,10 @@ def image_url(value: object) -> str:
 def _is_web_url(url: str) -> bool:
     try:
         parts = urlsplit(url)
+        parts.port  # noqa: B018 -- raises ValueError for a port that is no port ("x:abc")
     except ValueError:  # e.g. an unclosed IPv6 bracket
         return False
-    return parts.scheme.lower() in ("http", "https") and bool(parts.netloc)
+    return parts.scheme.lower() in ("http", "https") and bool(parts.hostname)
 
 
 def _string(value: object) -> str:

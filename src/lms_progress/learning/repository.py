@@ -258,7 +258,12 @@ def mark_complete(
     connection.execute(
         update(e)
         .where(e.c.id == row.id)
-        .values(completed_at=at, completed_by_admin=True, started_at=row.started_at or at)
+        .values(
+            completed_at=at,
+            completed_by_admin=True,
+            # Started no later than completed, as a completed entity moves the start too.
+            started_at=at if row.started_at is None else min(row.started_at, at),
+        )
     )
     return True
 
