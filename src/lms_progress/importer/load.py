@@ -574,49 +574,43 @@ class Loader:
         )
 
     def _started_not_before_enrolment_day(self) -> None:
-        """A new enrolment's start is not on a day (in the organisation's zone) before its
-        enrolment's, as in the API."""
-        rows = self._all(
+        """A new enrolment's start is not on a day before its enrolment's, as in the API."""
+        self._not_on_a_day_before_enrolment(
+            "enrolments",
+            "started_at",
             "SELECT seq, src, line, started_at, enrolled_at, learner_id, course_id "
             "FROM import_enrolments WHERE bad = FALSE AND is_new = TRUE "
-            "AND started_at < enrolled_at"
+            "AND started_at < enrolled_at",
         )
-        early = []
-        for seq, src, line, started_at, enrolled_at, learner, course in rows:
-            started, enrolled = (
-                local_date(started_at, self.zone),
-                local_date(enrolled_at, self.zone),
-            )
-            if started < enrolled:
-                reason = (
-                    f"started_at ({format_date(started)}) is on a day before learner {learner}'s "
-                    f"enrolment in course {course} ({format_date(enrolled)})"
-                )
-                early.append((seq, src, line, reason))
-        self._mark_bad("enrolments", early)
 
     def _not_before_enrolment_day(self) -> None:
-        """A completion is not dated on a day (in the organisation's zone) before its enrolment's,
-        as in the API: the row would read completed before enrolled. SQL finds the candidates
-        (before the enrolment's instant), the zone's calendar decides. A completion stored
-        already is present, whatever its date."""
-        rows = self._all(
+        """A new completion is not dated on a day before its enrolment's, as in the API (a
+        completion stored already is present, whatever its date)."""
+        self._not_on_a_day_before_enrolment(
+            "completions",
+            "completed_at",
             "SELECT s.seq, s.src, s.line, s.completed_at, e.enrolled_at, s.learner_id, "
             "e.course_id FROM import_completions s JOIN enrolments e ON e.id = s.enrolment_id "
             "WHERE s.bad = FALSE AND s.completed_at < e.enrolled_at AND NOT EXISTS (SELECT 1 "
             "FROM entity_completions c WHERE c.enrolment_id = s.enrolment_id "
-            "AND c.entity_id = s.entity_id)"
+            "AND c.entity_id = s.entity_id)",
         )
+
+    def _not_on_a_day_before_enrolment(self, kind: str, column: str, candidates: str) -> None:
+        """Mark bad the rows whose `column` falls on a calendar day (in the organisation's zone)
+        before their enrolment's: the row would read started or completed before enrolled. SQL
+        finds the candidates (before the enrolment's instant), the zone's calendar decides.
+        `candidates` selects seq, src, line, the instant, enrolled_at, learner and course."""
         early = []
-        for seq, src, line, completed_at, enrolled_at, learner, course in rows:
-            done, enrolled = local_date(completed_at, self.zone), local_date(enrolled_at, self.zone)
-            if done < enrolled:
+        for seq, src, line, instant, enrolled_at, learner, course in self._all(candidates):
+            day, enrolled = local_date(instant, self.zone), local_date(enrolled_at, self.zone)
+            if day < enrolled:
                 reason = (
-                    f"completed_at ({format_date(done)}) is on a day before learner {learner}'s "
+                    f"{column} ({format_date(day)}) is on a day before learner {learner}'s "
                     f"enrolment in course {course} ({format_date(enrolled)})"
                 )
                 early.append((seq, src, line, reason))
-        self._mark_bad("completions", early)
+        self._mark_bad(kind, early)
 
     def _merge_evaluations(self, _kind: Kind) -> None:
         enrolment = self._enrolment_of(
